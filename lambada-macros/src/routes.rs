@@ -1,0 +1,31 @@
+//! `routes![a, b::c]`: the route table as a `const`, checked by the compiler.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+
+pub(crate) fn expand(input: TokenStream) -> TokenStream {
+    let paths = match Punctuated::<syn::Path, syn::Token![,]>::parse_terminated.parse2(input) {
+        Ok(p) => p,
+        Err(e) => {
+            return syn::Error::new(
+                e.span(),
+                "expected handler names: `routes![index, users::create]`",
+            )
+            .to_compile_error();
+        }
+    };
+    let entries = paths
+        .iter()
+        .map(|p| quote_spanned!(p.span()=> &<#p as ::lambada::__private::RouteDef>::ROUTE));
+    let checks = paths.iter().enumerate().skip(1).map(|(i, p)| {
+        quote_spanned!(p.span()=> const _: () = ::lambada::__private::check_route(__LAMBADA_ROUTES, #i);)
+    });
+    quote! {{
+        const __LAMBADA_ROUTES: &[&::lambada::__private::Route] = &[#(#entries),*];
+        #(#checks)*
+        ::lambada::Routes::from_static(__LAMBADA_ROUTES)
+    }}
+}

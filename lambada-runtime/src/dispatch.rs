@@ -1,0 +1,348 @@
+//! From a decoded event to a response: routing, extraction, panics.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context as TaskContext, Poll};
+
+use http::StatusCode;
+use http::header::{ALLOW, HeaderValue};
+
+use crate::event::{self, EventError};
+use crate::request::{Context, Request};
+use crate::response::{IntoResponse, Problem, Response};
+use crate::route::{HandlerFuture, Method, Route, Routes};
+
+/// Facts about the Lambda invocation, from the Runtime API's headers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Invocation<'a> {
+    /// `Lambda-Runtime-Aws-Request-Id`.
+    pub request_id: &'a str,
+    /// `Lambda-Runtime-Deadline-Ms`.
+    pub deadline_ms: u64,
+    /// `Lambda-Runtime-Invoked-Function-Arn`.
+    pub invoked_function_arn: &'a str,
+    /// `Lambda-Runtime-Trace-Id`.
+    pub trace_id: Option<&'a str>,
+}
+
+/// Path matching for events that carry no route template (ALB, function
+/// URLs, `$default` and `{proxy+}` routes, the HTTP server). Built on the
+/// first such request, never for API Gateway events that name their route.
+struct Matcher {
+    router: matchit::Router<usize>,
+    /// Routes sharing one path pattern, in table order.
+    groups: Vec<Vec<&'static Route>>,
+}
+
+impl Matcher {
+    fn build(table: &[&'static Route]) -> Matcher {
+        let mut router = matchit::Router::new();
+        let mut groups: Vec<Vec<&'static Route>> = Vec::new();
+        let mut patterns: Vec<&'static str> = Vec::new();
+        for r in table {
+            match patterns.iter().position(|p| *p == r.matchit_path) {
+                Some(i) => groups[i].push(r),
+                None => {
+                    if let Err(e) = router.insert(r.matchit_path, groups.len()) {
+                        // The compile-time checks are stricter than matchit's;
+                        // this is unreachable for tables built by `routes!`.
+                        tracing::error!(route = r.canonical, error = %e, "route not matchable");
+                        continue;
+                    }
+                    patterns.push(r.matchit_path);
+                    groups.push(vec![r]);
+                }
+            }
+        }
+        Matcher { router, groups }
+    }
+}
+
+pub(crate) struct Inner {
+    pub routes: Routes,
+    matcher: OnceLock<Matcher>,
+}
+
+/// A route table ready to serve: what the Lambda loop, the HTTP server and
+/// the test client all dispatch through.
+#[derive(Clone)]
+pub struct App(pub(crate) Arc<Inner>);
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("routes", &self.0.routes)
+            .finish()
+    }
+}
+
+pub(crate) enum Found<'e> {
+    Route(&'static Route, Vec<(Cow<'e, str>, Cow<'e, str>)>, bool),
+    MethodNotAllowed(Vec<Method>),
+    NotFound,
+}
+
+fn pick<'e>(
+    group: &[&'static Route],
+    method: &http::Method,
+) -> Result<(&'static Route, bool), Vec<Method>> {
+    if let Some(r) = group.iter().find(|r| r.method.as_str() == method.as_str()) {
+        return Ok((r, false));
+    }
+    if method == http::Method::HEAD {
+        if let Some(r) = group.iter().find(|r| r.method == Method::Get) {
+            return Ok((r, true));
+        }
+    }
+    let mut allowed: Vec<Method> = group.iter().map(|r| r.method).collect();
+    if allowed.contains(&Method::Get) && !allowed.contains(&Method::Head) {
+        allowed.push(Method::Head);
+    }
+    allowed.sort();
+    allowed.dedup();
+    Err(allowed)
+}
+
+fn decode_params<'a>(
+    params: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
+    params
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Cow::Borrowed(b) => percent_encoding::percent_decode_str(b).decode_utf8_lossy(),
+                Cow::Owned(o) => Cow::Owned(
+                    percent_encoding::percent_decode_str(&o)
+                        .decode_utf8_lossy()
+                        .into_owned(),
+                ),
+            };
+            (k, v)
+        })
+        .collect()
+}
+
+impl App {
+    /// Prepares a route table for serving.
+    pub fn new(routes: Routes) -> App {
+        App(Arc::new(Inner {
+            routes,
+            matcher: OnceLock::new(),
+        }))
+    }
+
+    /// The route table.
+    pub fn routes(&self) -> &Routes {
+        &self.0.routes
+    }
+
+    fn matcher(&self) -> &Matcher {
+        self.0
+            .matcher
+            .get_or_init(|| Matcher::build(self.0.routes.table))
+    }
+
+    fn find_by_template<'e>(&self, method: &http::Method, template: &str) -> Option<Found<'e>> {
+        let mut group: Vec<&'static Route> = Vec::new();
+        for r in self.0.routes.table {
+            if r.apigw_path == template {
+                if r.method.as_str() == method.as_str() {
+                    return Some(Found::Route(r, Vec::new(), false));
+                }
+                group.push(r);
+            }
+        }
+        if group.is_empty() {
+            return None;
+        }
+        Some(match pick(&group, method) {
+            Ok((r, head)) => Found::Route(r, Vec::new(), head),
+            Err(allowed) => Found::MethodNotAllowed(allowed),
+        })
+    }
+
+    pub(crate) fn find_by_path<'e>(&self, method: &http::Method, path: &'e str) -> Found<'e> {
+        let path = match &self.0.routes.options.base_path {
+            Some(base) => match path.strip_prefix(base.as_str()) {
+                Some("") => "/",
+                Some(rest) if rest.starts_with('/') => rest,
+                _ => path,
+            },
+            None => path,
+        };
+        let m = self.matcher();
+        let Ok(hit) = m.router.at(path) else {
+            return Found::NotFound;
+        };
+        match pick(&m.groups[*hit.value], method) {
+            Ok((r, head)) => {
+                let params = hit
+                    .params
+                    .iter()
+                    .map(|(k, v)| (Cow::Owned(k.to_owned()), Cow::Borrowed(v)))
+                    .collect();
+                Found::Route(r, decode_params(params), head)
+            }
+            Err(allowed) => Found::MethodNotAllowed(allowed),
+        }
+    }
+
+    /// Decodes an HTTP event, dispatches it, and encodes the response in
+    /// the event's own shape. `Err` only for payloads that are not HTTP
+    /// events at all; every HTTP-level problem is a response.
+    pub async fn handle_event(
+        &self,
+        event: &[u8],
+        invocation: &Invocation<'_>,
+    ) -> Result<Vec<u8>, EventError> {
+        let d = event::decode(event)?;
+        let kind = d.kind;
+        let mut context = d.context;
+        context.lambda_request_id = Cow::Borrowed(invocation.request_id);
+        context.deadline_ms = invocation.deadline_ms;
+        context.invoked_function_arn = Cow::Borrowed(invocation.invoked_function_arn);
+        context.trace_id = invocation.trace_id.map(Cow::Borrowed);
+
+        let found = match d
+            .template
+            .as_deref()
+            .and_then(|t| self.find_by_template(&d.method, t))
+        {
+            Some(Found::Route(r, _, head)) => {
+                let params = if d.params_encoded {
+                    decode_params(d.params)
+                } else {
+                    d.params
+                };
+                Found::Route(r, params, head)
+            }
+            Some(other) => other,
+            None => match self.find_by_path(&d.method, &d.path) {
+                // Borrowed from `d.path`: copy the few params out.
+                Found::Route(r, params, head) => Found::Route(
+                    r,
+                    params
+                        .into_iter()
+                        .map(|(k, v)| (Cow::Owned(k.into_owned()), Cow::Owned(v.into_owned())))
+                        .collect(),
+                    head,
+                ),
+                Found::MethodNotAllowed(allowed) => Found::MethodNotAllowed(allowed),
+                Found::NotFound => Found::NotFound,
+            },
+        };
+        let parts = Parts {
+            method: d.method,
+            path: d.path,
+            query: d.query,
+            headers: d.headers,
+            body: d.body,
+            context,
+        };
+        let res = self.respond(found, parts).await;
+        Ok(event::encode(kind, &res))
+    }
+
+    pub(crate) async fn respond(&self, found: Found<'_>, parts: Parts<'_>) -> Response {
+        match found {
+            Found::NotFound => Problem::new(
+                StatusCode::NOT_FOUND,
+                format!("no route for {} {}", parts.method, parts.path),
+            )
+            .into_response(),
+            Found::MethodNotAllowed(allowed) => {
+                let allow = allowed
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Problem::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    format!(
+                        "{} is not allowed on {}; allowed: {allow}",
+                        parts.method, parts.path
+                    ),
+                )
+                .header(
+                    ALLOW,
+                    HeaderValue::from_str(&allow).unwrap_or(HeaderValue::from_static("")),
+                )
+                .into_response()
+            }
+            Found::Route(route, params, head) => {
+                let req = Request {
+                    method: parts.method,
+                    path: parts.path,
+                    params,
+                    query: parts.query,
+                    headers: parts.headers,
+                    body: parts.body,
+                    context: parts.context,
+                    route: Some(route),
+                    states: &self.0.routes.states,
+                };
+                let mut res = call(route, &req).await;
+                if head {
+                    *res.body_mut() = bytes::Bytes::new();
+                }
+                res
+            }
+        }
+    }
+}
+
+/// The request pieces that do not depend on routing.
+pub(crate) struct Parts<'e> {
+    pub method: http::Method,
+    pub path: Cow<'e, str>,
+    pub query: Vec<(Cow<'e, str>, Cow<'e, str>)>,
+    pub headers: Vec<(Cow<'e, str>, Cow<'e, str>)>,
+    pub body: Cow<'e, [u8]>,
+    pub context: Context<'e>,
+}
+
+/// Runs a handler, turning a panic into a 500 (the process lives on).
+async fn call(route: &'static Route, req: &Request<'_>) -> Response {
+    match (CatchUnwind {
+        fut: (route.call)(req),
+    })
+    .await
+    {
+        Ok(res) => res,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(non-string panic payload)".to_owned());
+            tracing::error!(
+                handler = route.handler,
+                route = route.canonical,
+                panic = %msg,
+                request_id = %req.context().lambda_request_id,
+                "handler panicked"
+            );
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "").into_response()
+        }
+    }
+}
+
+struct CatchUnwind<'r> {
+    fut: HandlerFuture<'r>,
+}
+
+impl Future for CatchUnwind<'_> {
+    type Output = Result<Response, Box<dyn Any + Send>>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let fut = &mut self.fut;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(r)) => Poll::Ready(Ok(r)),
+            Err(p) => Poll::Ready(Err(p)),
+        }
+    }
+}

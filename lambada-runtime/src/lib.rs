@@ -1,0 +1,276 @@
+//! # Lambada
+//!
+//! Annotated Rust functions as a serverless API on AWS Lambda and API
+//! Gateway, in the spirit of Java's Lambada Framework: the routes are read
+//! from attributes at compile time, and `cargo lambada deploy` turns them into
+//! a Lambda function and an API Gateway REST API.
+//!
+//! ```no_run
+//! use lambada::prelude::*;
+//!
+//! #[get("/helloworld/<id>")]
+//! async fn index(id: u32) -> String {
+//!     format!("Hello world: {id}")
+//! }
+//!
+//! #[lambada::main]
+//! async fn main() -> Result<(), lambada::Error> {
+//!     lambada::run(routes![index]).await
+//! }
+//! ```
+//!
+//! The same binary is a Lambda custom runtime (`bootstrap`) when Lambda
+//! starts it, and a plain HTTP/1.1 server otherwise (`LAMBADA_MODE=http`,
+//! `PORT`), so one app runs behind API Gateway, an ALB or in a container.
+//!
+//! ## Routes
+//!
+//! `#[get]`, `#[post]`, `#[put]`, `#[delete]`, `#[patch]`, `#[head]`,
+//! `#[options]` and `#[route(METHOD, "/path")]` take a path:
+//!
+//! ```text
+//! path     = "/" | ("/" segment)+ [ "?" query ]
+//! segment  = literal | "<" name ">" | "<" name "..>" | "{" name "}" | "{" name "+}"
+//! query    = "<" name ">" *( "&" "<" name ">" )
+//! ```
+//!
+//! `<name>` (or `{name}`) is a typed segment, `<name..>` (or `{name+}`) the
+//! greedy rest of the path. [`routes!`] builds the table as a `const`; two
+//! routes that would collide, or that API Gateway would refuse as siblings
+//! (`/users/<id>` beside `/users/<user_id>/posts`), are a compile error.
+//!
+//! ## Arguments
+//!
+//! | argument | source |
+//! |---|---|
+//! | named like a path parameter | the segment, parsed with [`FromParam`] |
+//! | named like a declared query parameter (`?<q>`) or marked `#[query]` | the query string: `T`, `Option<T>`, `Vec<T>` |
+//! | `#[header]` (`user_agent` reads `user-agent`) or `#[header("x-name")]` | a header |
+//! | `#[cookie]` / `#[cookie("name")]` | a cookie |
+//! | [`Query<T>`], [`State<T>`], [`Context`], [`Cookies`], [`RawEvent`], `HeaderMap`, `Method`, `&Request` | by type ([`FromRequestParts`]) |
+//! | the last argument: [`Json<T>`], [`Form<T>`], `String`, `&str`, `Bytes`, `Vec<u8>`, `&[u8]` | the body ([`FromRequest`]) |
+//!
+//! Return anything that implements [`IntoResponse`]. Extraction failures are
+//! `application/problem+json` responses (400, 415, 422), never Lambda errors.
+//!
+//! ## Features
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `test-client` | yes | [`test::Client`], which builds events with `aws_lambda_events` |
+//! | `uuid` | no | `FromParam` for `uuid::Uuid` |
+#![warn(missing_docs)]
+
+mod dispatch;
+mod event;
+mod extract;
+mod logging;
+mod request;
+mod response;
+mod route;
+mod runtime;
+mod server;
+#[cfg(feature = "test-client")]
+pub mod test;
+
+pub use dispatch::{App, Invocation};
+pub use event::EventError;
+pub use extract::{
+    Cookies, FieldKind, Form, FromField, FromParam, FromRequest, FromRequestParts, Json, Query,
+    RawEvent, State,
+};
+pub use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+pub use lambada_macros::{
+    HttpError, delete, get, head, main, options, patch, post, put, route, routes,
+};
+pub use request::{Context, EventKind, Request};
+pub use response::{ApiError, Body, Html, HttpError, IntoResponse, Problem, Redirect, Response};
+pub use route::{Method, Param, Route, RouteDef, Routes, Source, StateKey};
+
+/// The error type of `main` and of [`run`].
+pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything a handler module needs: `use lambada::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        Context, Cookies, EventKind, Form, HeaderMap, HttpError, IntoResponse, Json, Problem,
+        Query, RawEvent, Redirect, Request, Response, Routes, State, StatusCode, delete, get, head,
+        options, patch, post, put, route, routes,
+    };
+}
+
+/// How [`run`] serves the routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// The Lambda Runtime API at `host:port`.
+    Lambda(String),
+    /// A plain HTTP server on this address.
+    Http(std::net::SocketAddr),
+}
+
+impl Mode {
+    /// Decides from the environment: `LAMBADA_MODE=http` or no
+    /// `AWS_LAMBDA_RUNTIME_API` means HTTP on `$HOST:$PORT` (default
+    /// `0.0.0.0:8080`); otherwise Lambda.
+    pub fn from_env() -> Result<Mode, Error> {
+        let api = std::env::var("AWS_LAMBDA_RUNTIME_API")
+            .ok()
+            .filter(|a| !a.is_empty());
+        let forced = std::env::var("LAMBADA_MODE").ok();
+        match (forced.as_deref(), api) {
+            (Some("lambda"), None) => {
+                Err("LAMBADA_MODE=lambda but AWS_LAMBDA_RUNTIME_API is not set".into())
+            }
+            (Some("http"), _) | (_, None) => {
+                let host = std::env::var("HOST").unwrap_or_else(|_| "0.0.0.0".into());
+                let port: u16 = match std::env::var("PORT") {
+                    Ok(p) => p
+                        .parse()
+                        .map_err(|_| format!("PORT must be a port number, got `{p}`"))?,
+                    Err(_) => 8080,
+                };
+                let ip: std::net::IpAddr = host
+                    .parse()
+                    .map_err(|_| format!("HOST must be an IP address, got `{host}`"))?;
+                Ok(Mode::Http((ip, port).into()))
+            }
+            (_, Some(api)) => Ok(Mode::Lambda(api)),
+        }
+    }
+}
+
+/// Serves a route table: as a Lambda custom runtime under Lambda, as an HTTP
+/// server otherwise (see [`Mode::from_env`]).
+///
+/// Run with `LAMBADA_ROUTES=1` (what `cargo lambada routes` does), the binary
+/// prints its route table as JSON and exits.
+pub async fn run(routes: Routes) -> Result<(), Error> {
+    if std::env::var_os("LAMBADA_ROUTES").is_some() {
+        println!("{}", routes.manifest());
+        return Ok(());
+    }
+    logging::init();
+    let mode = Mode::from_env()?;
+    if let Err(e) = routes.check() {
+        if let Mode::Lambda(api) = &mode {
+            let _ = runtime::init_error(api, "Lambada.MissingState", &e.to_string()).await;
+        }
+        return Err(e);
+    }
+    run_with(routes, mode).await
+}
+
+/// Serves a route table in the given mode.
+pub async fn run_with(routes: Routes, mode: Mode) -> Result<(), Error> {
+    let app = App::new(routes);
+    match mode {
+        Mode::Lambda(api) => runtime::serve(app, &api).await,
+        Mode::Http(addr) => server::serve(app, addr).await,
+    }
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::extract::marker::{ViaBody, ViaParts};
+    pub use crate::route::{HandlerFuture, Param, Route, RouteDef, Source, StateKey, check_route};
+    pub use lambada_path::Segment;
+
+    use crate::extract::{FieldKind, FromField};
+    use crate::request::Request;
+    use crate::response::{IntoResponse, Problem, Response};
+
+    /// Builds the runtime `#[lambada::main]` runs on: one thread, as a
+    /// Lambda function has (a fraction of) one vCPU.
+    pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("cannot build the tokio runtime")
+            .block_on(fut)
+    }
+
+    /// Same, on the multi-thread scheduler.
+    pub fn block_on_multi_thread<F: std::future::Future>(fut: F) -> F::Output {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("cannot build the tokio runtime")
+            .block_on(fut)
+    }
+
+    /// A path parameter.
+    #[inline]
+    pub fn path<'r, T: crate::FromParam<'r>>(
+        req: &'r Request<'r>,
+        name: &'static str,
+    ) -> Result<T, Response> {
+        let raw = req.param(name).unwrap_or("");
+        T::from_param(raw).map_err(|e| {
+            Problem::new(
+                http::StatusCode::BAD_REQUEST,
+                format!("path parameter `{name}`: cannot parse `{raw}`: {e}"),
+            )
+            .into_response()
+        })
+    }
+
+    /// A named query parameter.
+    #[inline]
+    pub fn query<'r, T: FromField<'r>>(
+        req: &'r Request<'r>,
+        name: &'static str,
+    ) -> Result<T, Response> {
+        T::from_field(FieldKind::Query, name, req.query_all(name))
+            .map_err(IntoResponse::into_response)
+    }
+
+    /// A named header.
+    #[inline]
+    pub fn header<'r, T: FromField<'r>>(
+        req: &'r Request<'r>,
+        name: &'static str,
+    ) -> Result<T, Response> {
+        T::from_field(FieldKind::Header, name, req.header_all(name))
+            .map_err(IntoResponse::into_response)
+    }
+
+    /// A named cookie.
+    #[inline]
+    pub fn cookie<'r, T: FromField<'r>>(
+        req: &'r Request<'r>,
+        name: &'static str,
+    ) -> Result<T, Response> {
+        T::from_field(FieldKind::Cookie, name, req.cookie(name).into_iter())
+            .map_err(IntoResponse::into_response)
+    }
+
+    /// The route emitted in place of one whose attribute had errors (so
+    /// `routes!` adds no follow-on errors). Never dispatched: the crate
+    /// does not compile.
+    pub const fn stub_route(handler: &'static str) -> Route {
+        fn never<'r>(_: &'r Request<'r>) -> HandlerFuture<'r> {
+            Box::pin(async { unreachable!("stub routes are never compiled into a binary") })
+        }
+        Route {
+            method: crate::Method::Get,
+            path: "",
+            canonical: "",
+            apigw_path: "",
+            matchit_path: "",
+            segments: &[],
+            handler,
+            module: "",
+            params: &[],
+            request_content_type: None,
+            response_content_type: None,
+            states: &[],
+            call: never,
+        }
+    }
+
+    /// Converts a handler's return value.
+    #[inline]
+    pub fn respond<T: IntoResponse>(value: T) -> Response {
+        value.into_response()
+    }
+}

@@ -1,0 +1,422 @@
+//! The compile-time route table.
+
+use std::any::{Any, TypeId};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use lambada_path::Segment;
+
+use crate::request::Request;
+use crate::response::Response;
+
+/// An HTTP method a route answers to (a `Copy` enum, so route tables are `const`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+    Patch,
+    Head,
+    Options,
+}
+
+impl Method {
+    /// Every method, in a stable order.
+    pub const ALL: [Method; 7] = [
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Delete,
+        Method::Patch,
+        Method::Head,
+        Method::Options,
+    ];
+    /// The upper-case name (`GET`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+            Method::Patch => "PATCH",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+        }
+    }
+    /// The `http` crate's method.
+    pub fn to_http(self) -> http::Method {
+        match self {
+            Method::Get => http::Method::GET,
+            Method::Post => http::Method::POST,
+            Method::Put => http::Method::PUT,
+            Method::Delete => http::Method::DELETE,
+            Method::Patch => http::Method::PATCH,
+            Method::Head => http::Method::HEAD,
+            Method::Options => http::Method::OPTIONS,
+        }
+    }
+    /// The method for an `http::Method`, if it is one of ours.
+    pub fn from_http(m: &http::Method) -> Option<Method> {
+        Method::ALL.into_iter().find(|x| x.as_str() == m.as_str())
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a handler argument comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A path segment (`<id>`).
+    Path,
+    /// A query parameter.
+    Query,
+    /// A header.
+    Header,
+    /// A cookie.
+    Cookie,
+    /// The body (the last argument).
+    Body,
+    /// Anything else resolved by type (state, context, whole query, ...).
+    Extractor,
+}
+
+/// One handler argument, for introspection.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    /// The argument's name in the handler (or the header/query/cookie name).
+    pub name: &'static str,
+    /// Where it comes from.
+    pub source: Source,
+    /// Its Rust type, as written.
+    pub ty: &'static str,
+    /// Whether the request may omit it (`Option<T>`).
+    pub optional: bool,
+}
+
+/// A shared-state type a handler needs.
+#[derive(Clone, Copy)]
+pub struct StateKey {
+    /// `TypeId::of::<T>`.
+    pub type_id: fn() -> TypeId,
+    /// `std::any::type_name::<T>`.
+    pub type_name: fn() -> &'static str,
+}
+
+impl fmt::Debug for StateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str((self.type_name)())
+    }
+}
+
+impl StateKey {
+    /// The key for `T`.
+    pub const fn of<T: Any>() -> StateKey {
+        StateKey {
+            type_id: TypeId::of::<T>,
+            type_name: std::any::type_name::<T>,
+        }
+    }
+}
+
+/// The future a generated handler returns.
+pub type HandlerFuture<'r> = Pin<Box<dyn Future<Output = Response> + Send + 'r>>;
+
+/// The function the route macros generate for each handler: extract the
+/// arguments, call the handler, convert its result.
+pub type HandlerFn = for<'r> fn(&'r Request<'r>) -> HandlerFuture<'r>;
+
+/// One route of the table, built by `#[get]` & co. as a `const`.
+#[derive(Debug)]
+pub struct Route {
+    /// The method.
+    pub method: Method,
+    /// The path as written in the attribute.
+    pub path: &'static str,
+    /// The path in Lambada's spelling (`/users/<id>`).
+    pub canonical: &'static str,
+    /// The API Gateway resource path (`/users/{id}`, `/files/{rest+}`).
+    pub apigw_path: &'static str,
+    /// The matchit pattern (`/users/{id}`, `/files/{*rest}`).
+    pub matchit_path: &'static str,
+    /// The parsed segments.
+    pub segments: &'static [Segment<'static>],
+    /// The handler function's name.
+    pub handler: &'static str,
+    /// The module the handler is defined in.
+    pub module: &'static str,
+    /// The handler's arguments.
+    pub params: &'static [Param],
+    /// The content type the body extractor expects, if any.
+    pub request_content_type: Option<&'static str>,
+    /// The content type of a successful response, when known from the return type.
+    pub response_content_type: Option<&'static str>,
+    /// The shared-state types the handler needs.
+    pub states: &'static [StateKey],
+    /// The generated dispatch function.
+    #[doc(hidden)]
+    pub call: HandlerFn,
+}
+
+/// Implemented by the type the route attributes generate next to each
+/// handler (a type with the handler's name), so `routes![index]` can find
+/// the route.
+pub trait RouteDef {
+    /// The route.
+    const ROUTE: Route;
+}
+
+/// A set of shared states, looked up by type.
+#[derive(Default, Clone)]
+pub struct States {
+    entries: Vec<(TypeId, &'static str, Arc<dyn Any + Send + Sync>)>,
+}
+
+impl fmt::Debug for States {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.entries.iter().map(|e| e.1))
+            .finish()
+    }
+}
+
+impl States {
+    pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        let id = TypeId::of::<T>();
+        self.entries.retain(|e| e.0 != id);
+        self.entries
+            .push((id, std::any::type_name::<T>(), Arc::new(value)));
+    }
+    pub(crate) fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        let id = TypeId::of::<T>();
+        let e = self.entries.iter().find(|e| e.0 == id)?;
+        e.2.clone().downcast::<T>().ok()
+    }
+    pub(crate) fn contains(&self, id: TypeId) -> bool {
+        self.entries.iter().any(|e| e.0 == id)
+    }
+}
+
+/// A route table: the routes given to [`routes!`](crate::routes), checked
+/// for collisions by the compiler, plus the shared state handlers need.
+///
+/// ```
+/// use lambada::prelude::*;
+///
+/// #[get("/hello/<name>")]
+/// async fn hello(name: &str) -> String {
+///     format!("Hello, {name}!")
+/// }
+///
+/// let routes = routes![hello];
+/// assert_eq!(routes.len(), 1);
+/// assert_eq!(routes.iter().next().unwrap().apigw_path, "/hello/{name}");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Routes {
+    pub(crate) table: &'static [&'static Route],
+    pub(crate) states: States,
+    pub(crate) options: Options,
+}
+
+/// Settings of a route table.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Options {
+    pub base_path: Option<String>,
+}
+
+impl Routes {
+    #[doc(hidden)]
+    pub const fn from_static(table: &'static [&'static Route]) -> Routes {
+        Routes {
+            table,
+            states: States {
+                entries: Vec::new(),
+            },
+            options: Options { base_path: None },
+        }
+    }
+
+    /// Adds a shared state, built once (at cold start) and handed to every
+    /// handler that takes `State<T>`. Call it once per state type.
+    pub fn with_state<T: Send + Sync + 'static>(mut self, state: T) -> Routes {
+        self.states.insert(state);
+        self
+    }
+
+    /// Strips a base path (a custom domain's base path mapping, say) from
+    /// request paths before matching them. Events that carry their route
+    /// template (REST `resource`, HTTP API `routeKey`) need no such setting.
+    pub fn base_path(mut self, prefix: impl Into<String>) -> Routes {
+        let p = prefix.into();
+        self.options.base_path = Some(format!("/{}", p.trim_matches('/')));
+        self
+    }
+
+    /// The routes, in the order they were given.
+    pub fn iter(&self) -> impl Iterator<Item = &'static Route> + '_ {
+        self.table.iter().copied()
+    }
+
+    /// How many routes there are.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Checks that every state a handler needs was given to
+    /// [`with_state`](Routes::with_state). `run` calls this before serving,
+    /// so a missing state is an init error, not a failure on first request.
+    pub fn check(&self) -> Result<(), crate::Error> {
+        let mut missing = Vec::new();
+        for r in self.table {
+            for s in r.states {
+                if !self.states.contains((s.type_id)()) {
+                    missing.push(format!(
+                        "handler `{}` ({} {}) takes `State<{}>`, but no such state was given: add `.with_state(...)` to the route table",
+                        r.handler,
+                        r.method,
+                        r.canonical,
+                        (s.type_name)()
+                    ));
+                }
+            }
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(missing.join("\n").into())
+        }
+    }
+
+    /// The table as JSON (what `cargo lambada routes` reads from the binary).
+    pub fn manifest(&self) -> serde_json::Value {
+        let routes: Vec<_> = self
+            .table
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "kind": "http",
+                    "method": r.method.as_str(),
+                    "path": r.canonical,
+                    "apigw_path": r.apigw_path,
+                    "handler": r.handler,
+                    "module": r.module,
+                    "params": r.params.iter().map(|p| serde_json::json!({
+                        "name": p.name,
+                        "source": format!("{:?}", p.source).to_lowercase(),
+                        "type": p.ty,
+                        "optional": p.optional,
+                    })).collect::<Vec<_>>(),
+                    "request_content_type": r.request_content_type,
+                    "response_content_type": r.response_content_type,
+                })
+            })
+            .collect();
+        serde_json::json!({ "lambada": env!("CARGO_PKG_VERSION"), "routes": routes })
+    }
+}
+
+/// Compile-time message buffer for route-table assertions.
+struct Msg {
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl Msg {
+    const fn new() -> Msg {
+        Msg {
+            buf: [0; 512],
+            len: 0,
+        }
+    }
+    const fn push(mut self, s: &str) -> Msg {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() && self.len < self.buf.len() {
+            self.buf[self.len] = b[i];
+            self.len += 1;
+            i += 1;
+        }
+        self
+    }
+    const fn route(self, r: &Route) -> Msg {
+        self.push("`")
+            .push(r.method.as_str())
+            .push(" ")
+            .push(r.canonical)
+            .push("` (")
+            .push(r.handler)
+            .push(")")
+    }
+}
+
+/// Checks route `i` of a table against the routes before it; panics (a
+/// compile error, since `routes!` calls it in a `const`) on a collision or
+/// on two variables API Gateway would refuse as siblings.
+#[doc(hidden)]
+pub const fn check_route(table: &[&Route], i: usize) {
+    let r = table[i];
+    if r.path.is_empty() {
+        return; // a stub left by a route attribute with errors
+    }
+    let mut j = 0;
+    while j < i {
+        let o = table[j];
+        if o.path.is_empty() {
+            j += 1;
+            continue;
+        }
+        if o.method as u8 == r.method as u8 && lambada_path::collision(r.segments, o.segments) {
+            let m = Msg::new()
+                .push("route ")
+                .route(r)
+                .push(" collides with route ")
+                .route(o)
+                .push(": both match the same requests; remove one or give them different paths");
+            // SAFETY-free: the buffer only ever holds whole UTF-8 strings, but
+            // may be cut mid-character at 512 bytes; fall back to a fixed text.
+            let msg = match std::str::from_utf8(m.buf.split_at(m.len).0) {
+                Ok(s) => s,
+                Err(_) => "route collision",
+            };
+            panic!("{}", msg);
+        }
+        if let Some(seg) = lambada_path::sibling_conflict(r.segments, o.segments) {
+            let (a, b) = (r.segments[seg], o.segments[seg]);
+            let m = Msg::new()
+                .push("route ")
+                .route(r)
+                .push(" and route ")
+                .route(o)
+                .push(" use different variables (")
+                .push(var(a))
+                .push(" and ")
+                .push(var(b))
+                .push(") at the same position of the same parent path; API Gateway refuses sibling resources with different variable names: use one name");
+            let msg = match std::str::from_utf8(m.buf.split_at(m.len).0) {
+                Ok(s) => s,
+                Err(_) => "conflicting path variables",
+            };
+            panic!("{}", msg);
+        }
+        j += 1;
+    }
+}
+
+const fn var(s: Segment<'static>) -> &'static str {
+    match s {
+        Segment::Param(n) | Segment::Tail(n) | Segment::Literal(n) => n,
+    }
+}

@@ -1,0 +1,158 @@
+//! Plain HTTP/1.1 server mode (hyper), for containers: the same route table,
+//! served directly, with graceful shutdown on SIGTERM and Ctrl-C.
+
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::Error;
+use crate::dispatch::{App, Parts};
+use crate::request::{Context, EventKind};
+use crate::response::{IntoResponse, Problem};
+
+/// Largest request body accepted in server mode: Lambda's own payload limit.
+const MAX_BODY: usize = 6 * 1024 * 1024;
+
+/// Answers one HTTP request through the route table.
+pub(crate) async fn handle(
+    app: &App,
+    req: http::Request<Bytes>,
+    peer: Option<SocketAddr>,
+) -> http::Response<Bytes> {
+    let (head, body) = req.into_parts();
+    let query = head
+        .uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).collect())
+        .unwrap_or_default();
+    let headers = head
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((Cow::Borrowed(k.as_str()), Cow::Borrowed(v.to_str().ok()?))))
+        .collect();
+    let peer_ip = peer.map(|p| p.ip().to_string());
+    let context = Context {
+        source_ip: peer_ip.as_deref().map(Cow::Borrowed),
+        kind: Some(EventKind::Http),
+        ..Context::default()
+    };
+    let path = head.uri.path();
+    let found = app.find_by_path(&head.method, path);
+    let parts = Parts {
+        method: head.method.clone(),
+        path: Cow::Borrowed(path),
+        query,
+        headers,
+        body: Cow::Borrowed(&body[..]),
+        context,
+    };
+    app.respond(found, parts).await
+}
+
+async fn service(
+    app: App,
+    peer: SocketAddr,
+    req: http::Request<Incoming>,
+) -> Result<http::Response<Full<Bytes>>, Infallible> {
+    let started = std::time::Instant::now();
+    let (head, body) = req.into_parts();
+    let method = head.method.clone();
+    let path = head.uri.path().to_owned();
+    let res = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(body) => {
+            handle(
+                &app,
+                http::Request::from_parts(head, body.to_bytes()),
+                Some(peer),
+            )
+            .await
+        }
+        Err(e) => Problem::new(http::StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).into_response(),
+    };
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = res.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    Ok(res.map(Full::new))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Serves `app` on `addr` until SIGTERM or Ctrl-C, then lets in-flight
+/// requests finish.
+pub(crate) async fn serve(app: App, addr: SocketAddr) -> Result<(), Error> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, routes = app.routes().len(), "serving HTTP");
+    eprintln!("lambada: listening on http://{local}");
+    let graceful = GracefulShutdown::new();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            conn = listener.accept() => {
+                let (stream, peer) = match conn {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let app = app.clone();
+                let svc = service_fn(move |req| service(app.clone(), peer, req));
+                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection error");
+                    }
+                });
+            }
+            _ = &mut shutdown => {
+                tracing::info!("shutting down");
+                break;
+            }
+        }
+    }
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(std::time::Duration::from_secs(25)) => {
+            tracing::warn!("in-flight requests did not finish within 25 s");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,539 @@
+//! An in-process test client: builds a realistic event of any kind (with the
+//! `aws_lambda_events` types), sends it through exactly the code path the
+//! Lambda runtime uses, and decodes the response payload.
+//!
+//! ```
+//! use lambada::prelude::*;
+//! use lambada::test::Client;
+//!
+//! #[get("/helloworld/<id>")]
+//! async fn index(id: u32) -> String {
+//!     format!("Hello world: {id}")
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let client = Client::new(routes![index]);
+//! for kind in EventKind::LAMBDA {
+//!     let res = client.get("/helloworld/5").kind(kind).send().await;
+//!     assert_eq!(res.status(), 200);
+//!     assert_eq!(res.text(), "Hello world: 5");
+//! }
+//! # });
+//! ```
+
+use std::collections::HashMap;
+
+use aws_lambda_events::alb::{AlbTargetGroupRequest, AlbTargetGroupRequestContext, ElbContext};
+use aws_lambda_events::apigw::{
+    ApiGatewayProxyRequest, ApiGatewayProxyRequestContext, ApiGatewayRequestIdentity,
+    ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext,
+    ApiGatewayV2httpRequestContextHttpDescription,
+};
+use base64::Engine as _;
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::dispatch::{App, Invocation};
+use crate::event::{EventError, is_text};
+use crate::request::EventKind;
+use crate::route::Routes;
+
+impl EventKind {
+    /// Every event kind Lambda can deliver to an HTTP function.
+    pub const LAMBDA: [EventKind; 5] = [
+        EventKind::RestV1,
+        EventKind::HttpV2,
+        EventKind::FunctionUrl,
+        EventKind::Alb,
+        EventKind::AlbMultiValue,
+    ];
+}
+
+/// The test client. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    app: App,
+    kind: EventKind,
+    stage: String,
+}
+
+impl Client {
+    /// A client for a route table; events are REST API (v1) events on stage
+    /// `prod` unless told otherwise.
+    pub fn new(routes: Routes) -> Client {
+        Client {
+            app: App::new(routes),
+            kind: EventKind::RestV1,
+            stage: "prod".into(),
+        }
+    }
+
+    /// Sends every request as this kind of event.
+    pub fn kind(mut self, kind: EventKind) -> Client {
+        self.kind = kind;
+        self
+    }
+
+    /// The API Gateway stage of REST events (`prod` by default).
+    pub fn stage(mut self, stage: impl Into<String>) -> Client {
+        self.stage = stage.into();
+        self
+    }
+
+    /// A request with any method.
+    pub fn request(&self, method: Method, path_and_query: &str) -> RequestBuilder {
+        RequestBuilder {
+            client: self.clone(),
+            kind: self.kind,
+            method,
+            uri: path_and_query.to_owned(),
+            headers: Vec::new(),
+            body: None,
+            authorizer: None,
+            source_ip: "203.0.113.7".into(),
+        }
+    }
+
+    /// A GET request.
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.request(Method::GET, path)
+    }
+    /// A POST request.
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.request(Method::POST, path)
+    }
+    /// A PUT request.
+    pub fn put(&self, path: &str) -> RequestBuilder {
+        self.request(Method::PUT, path)
+    }
+    /// A DELETE request.
+    pub fn delete(&self, path: &str) -> RequestBuilder {
+        self.request(Method::DELETE, path)
+    }
+    /// A PATCH request.
+    pub fn patch(&self, path: &str) -> RequestBuilder {
+        self.request(Method::PATCH, path)
+    }
+    /// A HEAD request.
+    pub fn head(&self, path: &str) -> RequestBuilder {
+        self.request(Method::HEAD, path)
+    }
+    /// An OPTIONS request.
+    pub fn options(&self, path: &str) -> RequestBuilder {
+        self.request(Method::OPTIONS, path)
+    }
+
+    /// Dispatches a raw event (for example a checked-in sample) and returns
+    /// the raw response payload.
+    pub async fn event(&self, event: &[u8]) -> Result<Vec<u8>, EventError> {
+        let inv = Invocation {
+            request_id: "8f5e8a36-2c1a-4a7e-9d1b-3c2f4b5a6d7e",
+            deadline_ms: 0,
+            invoked_function_arn: "arn:aws:lambda:us-east-1:123456789012:function:test",
+            trace_id: None,
+        };
+        self.app.handle_event(event, &inv).await
+    }
+
+    /// Dispatches a raw event and decodes the response payload.
+    pub async fn send_event(&self, event: &[u8]) -> Result<TestResponse, EventError> {
+        let payload = self.event(event).await?;
+        Ok(TestResponse::decode(&payload))
+    }
+}
+
+/// A request being built. Finish with [`send`](RequestBuilder::send).
+#[derive(Debug)]
+pub struct RequestBuilder {
+    client: Client,
+    kind: EventKind,
+    method: Method,
+    uri: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+    authorizer: Option<serde_json::Value>,
+    source_ip: String,
+}
+
+impl RequestBuilder {
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+    /// Adds a cookie.
+    pub fn cookie(self, name: &str, value: &str) -> Self {
+        self.header("cookie", &format!("{name}={value}"))
+    }
+    /// A JSON body (and `Content-Type: application/json`).
+    pub fn json<T: Serialize>(self, value: &T) -> Self {
+        let body = serde_json::to_vec(value).expect("serializable test body");
+        self.header("content-type", "application/json").body(body)
+    }
+    /// A form body (and `Content-Type: application/x-www-form-urlencoded`).
+    pub fn form<T: Serialize>(self, value: &T) -> Self {
+        let body = serde_urlencoded::to_string(value).expect("serializable test form");
+        self.header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+    }
+    /// A raw body (sent base64-encoded when it is not text).
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+    /// The event kind of this one request.
+    pub fn kind(mut self, kind: EventKind) -> Self {
+        self.kind = kind;
+        self
+    }
+    /// The authorizer output (for example `{"claims": {"sub": "..."}}`).
+    pub fn authorizer(mut self, value: serde_json::Value) -> Self {
+        self.authorizer = Some(value);
+        self
+    }
+    /// The caller's IP address.
+    pub fn source_ip(mut self, ip: &str) -> Self {
+        self.source_ip = ip.to_owned();
+        self
+    }
+
+    /// The event this request becomes, as JSON bytes.
+    pub fn to_event(&self) -> Vec<u8> {
+        let (path, raw_query) = match self.uri.split_once('?') {
+            Some((p, q)) => (p.to_owned(), q.to_owned()),
+            None => (self.uri.clone(), String::new()),
+        };
+        let decoded_query: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect();
+        let mut multi_query: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in &decoded_query {
+            multi_query.entry(k.clone()).or_default().push(v.clone());
+        }
+        let mut headers = HeaderMap::new();
+        for (k, v) in &self.headers {
+            if let (Ok(k), Ok(v)) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) {
+                headers.append(k, v);
+            }
+        }
+        let content_type = self
+            .headers
+            .iter()
+            .find(|(k, _)| k == "content-type")
+            .map(|(_, v)| v.as_str());
+        let (body, b64) = match &self.body {
+            None => (None, false),
+            Some(b) => match std::str::from_utf8(b) {
+                Ok(s) if is_text(content_type) => (Some(s.to_owned()), false),
+                _ => (
+                    Some(base64::engine::general_purpose::STANDARD.encode(b)),
+                    true,
+                ),
+            },
+        };
+        // Find the route as API Gateway would, to fill in the template.
+        let (template, params) = match self.client.app.find_by_path(&self.method, &path) {
+            crate::dispatch::Found::Route(r, params, _) => (
+                Some(r.apigw_path.to_owned()),
+                params
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect::<Vec<_>>(),
+            ),
+            _ => (None, Vec::new()),
+        };
+        let stage = self.client.stage.clone();
+        let request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef".to_owned();
+        let value = match self.kind {
+            EventKind::RestV1 => {
+                let mut ev = ApiGatewayProxyRequest::default();
+                let (resource, params): (String, HashMap<String, String>) = match template {
+                    Some(t) => (
+                        t,
+                        params
+                            .into_iter()
+                            .map(|(k, v)| {
+                                (
+                                    k,
+                                    percent_encoding::utf8_percent_encode(&v, SEGMENT).to_string(),
+                                )
+                            })
+                            .collect(),
+                    ),
+                    None => (
+                        "/{proxy+}".to_owned(),
+                        HashMap::from([(
+                            "proxy".to_owned(),
+                            path.trim_start_matches('/').to_owned(),
+                        )]),
+                    ),
+                };
+                ev.resource = Some(resource.clone());
+                ev.path = Some(path.clone());
+                ev.http_method = self.method.clone();
+                ev.headers = headers.clone();
+                ev.multi_value_headers = headers;
+                ev.query_string_parameters = multi_query.clone().into();
+                ev.multi_value_query_string_parameters = multi_query.into();
+                ev.path_parameters = params;
+                ev.body = body;
+                ev.is_base64_encoded = b64;
+                let mut ctx = ApiGatewayProxyRequestContext::default();
+                ctx.account_id = Some("123456789012".into());
+                ctx.resource_id = Some("us4z18".into());
+                ctx.stage = Some(stage.clone());
+                ctx.request_id = Some(request_id);
+                ctx.resource_path = Some(resource);
+                ctx.http_method = self.method.clone();
+                ctx.path = Some(format!("/{stage}{path}"));
+                ctx.apiid = Some("wt6mne2s9k".into());
+                ctx.domain_name = Some("wt6mne2s9k.execute-api.us-east-1.amazonaws.com".into());
+                ctx.protocol = Some("HTTP/1.1".into());
+                ctx.request_time_epoch = 1_700_000_000_000;
+                let mut identity = ApiGatewayRequestIdentity::default();
+                identity.source_ip = Some(self.source_ip.clone());
+                identity.user_agent = Some("lambada-test".into());
+                ctx.identity = identity;
+                ev.request_context = ctx;
+                let mut v = serde_json::to_value(ev).expect("event serializes");
+                if let Some(a) = &self.authorizer {
+                    v["requestContext"]["authorizer"] = a.clone();
+                }
+                v
+            }
+            EventKind::HttpV2 | EventKind::FunctionUrl => {
+                let url = self.kind == EventKind::FunctionUrl;
+                let mut ev = ApiGatewayV2httpRequest::default();
+                ev.version = Some("2.0".into());
+                ev.route_key = Some(match (&template, url) {
+                    (Some(t), false) => format!("{} {t}", self.method),
+                    _ => "$default".into(),
+                });
+                ev.raw_path = Some(path.clone());
+                ev.raw_query_string = Some(raw_query);
+                let mut cookies = Vec::new();
+                let mut single = HeaderMap::new();
+                for (k, v) in &headers {
+                    if k == http::header::COOKIE {
+                        cookies.extend(
+                            v.to_str()
+                                .unwrap_or("")
+                                .split(';')
+                                .map(|c| c.trim().to_owned()),
+                        );
+                    } else if let Some(prev) = single.get(k) {
+                        let joined = format!(
+                            "{},{}",
+                            prev.to_str().unwrap_or(""),
+                            v.to_str().unwrap_or("")
+                        );
+                        single.insert(
+                            k.clone(),
+                            HeaderValue::from_str(&joined).unwrap_or(v.clone()),
+                        );
+                    } else {
+                        single.insert(k.clone(), v.clone());
+                    }
+                }
+                ev.cookies = (!cookies.is_empty()).then_some(cookies);
+                ev.headers = single;
+                ev.query_string_parameters = multi_query.into();
+                if !url {
+                    ev.path_parameters = params.into_iter().collect();
+                }
+                ev.body = body;
+                ev.is_base64_encoded = b64;
+                let mut ctx = ApiGatewayV2httpRequestContext::default();
+                ctx.route_key = ev.route_key.clone();
+                ctx.account_id = Some("123456789012".into());
+                ctx.stage = Some("$default".into());
+                ctx.request_id = Some(request_id);
+                ctx.apiid = Some(if url {
+                    "abcdefghijklmnop".into()
+                } else {
+                    "r3pmxmplak".into()
+                });
+                ctx.domain_name = Some(if url {
+                    "abcdefghijklmnop.lambda-url.us-east-1.on.aws".into()
+                } else {
+                    "r3pmxmplak.execute-api.us-east-1.amazonaws.com".into()
+                });
+                ctx.time_epoch = 1_700_000_000_000;
+                let mut http_desc = ApiGatewayV2httpRequestContextHttpDescription::default();
+                http_desc.method = self.method.clone();
+                http_desc.path = Some(path.clone());
+                http_desc.protocol = Some("HTTP/1.1".into());
+                http_desc.source_ip = Some(self.source_ip.clone());
+                http_desc.user_agent = Some("lambada-test".into());
+                ctx.http = http_desc;
+                ev.request_context = ctx;
+                let mut v = serde_json::to_value(ev).expect("event serializes");
+                if let Some(a) = &self.authorizer {
+                    v["requestContext"]["authorizer"] = a.clone();
+                }
+                v
+            }
+            EventKind::Alb | EventKind::AlbMultiValue | EventKind::Http => {
+                let multi = self.kind == EventKind::AlbMultiValue;
+                let mut ev = AlbTargetGroupRequest::default();
+                ev.http_method = self.method.clone();
+                ev.path = Some(path.clone());
+                // ALB passes query strings through undecoded.
+                let mut raw_multi: HashMap<String, Vec<String>> = HashMap::new();
+                for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    raw_multi
+                        .entry(k.to_owned())
+                        .or_default()
+                        .push(v.to_owned());
+                }
+                if multi {
+                    ev.multi_value_query_string_parameters = raw_multi.into();
+                    ev.multi_value_headers = headers;
+                } else {
+                    let single: HashMap<String, Vec<String>> = raw_multi
+                        .into_iter()
+                        .map(|(k, mut v)| (k, vec![v.pop().unwrap_or_default()]))
+                        .collect();
+                    ev.query_string_parameters = single.into();
+                    ev.headers = headers;
+                }
+                ev.body = body;
+                ev.is_base64_encoded = b64;
+                let mut elb = ElbContext::default();
+                elb.target_group_arn = Some(
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/lambada/6d0ecf831eec9f09".into(),
+                );
+                let mut ctx = AlbTargetGroupRequestContext::default();
+                ctx.elb = elb;
+                ev.request_context = ctx;
+                let mut v = serde_json::to_value(ev).expect("event serializes");
+                let o = v.as_object_mut().expect("object");
+                // aws_lambda_events writes both header maps; ALB sends exactly one.
+                if multi {
+                    o.remove("headers");
+                    o.remove("queryStringParameters");
+                } else {
+                    o.remove("multiValueHeaders");
+                    o.remove("multiValueQueryStringParameters");
+                }
+                v
+            }
+        };
+        serde_json::to_vec(&value).expect("event serializes")
+    }
+
+    /// Sends the request and decodes the response.
+    pub async fn send(self) -> TestResponse {
+        let event = self.to_event();
+        let payload =
+            self.client.event(&event).await.unwrap_or_else(|e| {
+                panic!("the test client built an event the runtime rejects: {e}")
+            });
+        TestResponse::decode(&payload)
+    }
+}
+
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// A decoded response payload.
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    payload: serde_json::Value,
+}
+
+impl TestResponse {
+    /// Decodes any of the response shapes (v1, v2, ALB).
+    pub fn decode(payload: &[u8]) -> TestResponse {
+        let v: serde_json::Value =
+            serde_json::from_slice(payload).expect("response payload is JSON");
+        let status = v["statusCode"]
+            .as_u64()
+            .and_then(|s| StatusCode::from_u16(s as u16).ok())
+            .expect("statusCode");
+        let mut headers = HeaderMap::new();
+        if let Some(m) = v["multiValueHeaders"].as_object() {
+            for (k, vs) in m {
+                for val in vs.as_array().into_iter().flatten() {
+                    headers.append(
+                        HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+                        HeaderValue::from_str(val.as_str().unwrap_or("")).expect("header value"),
+                    );
+                }
+            }
+        }
+        if let Some(m) = v["headers"].as_object() {
+            for (k, val) in m {
+                headers.append(
+                    HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+                    HeaderValue::from_str(val.as_str().unwrap_or("")).expect("header value"),
+                );
+            }
+        }
+        for c in v["cookies"].as_array().into_iter().flatten() {
+            headers.append(
+                http::header::SET_COOKIE,
+                HeaderValue::from_str(c.as_str().unwrap_or("")).expect("cookie"),
+            );
+        }
+        let body = v["body"].as_str().unwrap_or("");
+        let body = if v["isBase64Encoded"].as_bool().unwrap_or(false) {
+            Bytes::from(
+                base64::engine::general_purpose::STANDARD
+                    .decode(body)
+                    .expect("base64 body"),
+            )
+        } else {
+            Bytes::copy_from_slice(body.as_bytes())
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+            payload: v,
+        }
+    }
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+    /// The headers (from `headers`, `multiValueHeaders` and `cookies`).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+    /// One header, as a string.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    /// The body bytes.
+    pub fn bytes(&self) -> &Bytes {
+        &self.body
+    }
+    /// The body as text.
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).expect("UTF-8 body")
+    }
+    /// The body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+    /// The raw response payload, as Lambda would return it.
+    pub fn payload(&self) -> &serde_json::Value {
+        &self.payload
+    }
+}
