@@ -307,7 +307,8 @@ impl<'r, T: Send + Sync + 'static> FromRequestParts<'r> for State<T> {
     }
 }
 
-/// The whole query string, deserialized into `T` (with `serde_urlencoded`).
+/// The whole query string, deserialized into `T` (with `serde_html_form`:
+/// repeated keys fill `Vec` fields).
 ///
 /// ```
 /// use lambada::prelude::*;
@@ -331,7 +332,7 @@ impl<'r, T: DeserializeOwned + Send> FromRequestParts<'r> for Query<T> {
         for (k, v) in req.query_pairs() {
             s.append_pair(k, v);
         }
-        serde_urlencoded::from_str(&s.finish())
+        serde_html_form::from_str(&s.finish())
             .map(Query)
             .map_err(|e| {
                 Problem::new(
@@ -528,7 +529,7 @@ impl<'r, T: Deserialize<'r> + Send> FromRequest<'r> for Form<T> {
             |c| c == "application/x-www-form-urlencoded",
             "application/x-www-form-urlencoded",
         )?;
-        serde_urlencoded::from_bytes(req.body())
+        serde_html_form::from_bytes(req.body())
             .map(Form)
             .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, format!("invalid form body: {e}")))
     }

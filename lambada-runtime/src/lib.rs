@@ -93,9 +93,9 @@ pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Everything a handler module needs: `use lambada::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Context, Cookies, EventKind, Form, HeaderMap, HttpError, IntoResponse, Json, Problem,
-        Query, RawEvent, Redirect, Request, Response, Routes, State, StatusCode, delete, get, head,
-        options, patch, post, put, route, routes,
+        Context, Cookies, EventKind, Form, HeaderMap, HeaderName, HttpError, IntoResponse, Json,
+        Problem, Query, RawEvent, Redirect, Request, Response, Routes, State, StatusCode, delete,
+        get, head, options, patch, post, put, route, routes,
     };
 }
 

@@ -161,7 +161,12 @@ impl<'e> Request<'e> {
         self.header_all("cookie")
             .flat_map(|h| h.split(';'))
             .filter_map(|c| {
-                let (k, v) = c.trim().split_once('=')?;
+                let c = c.trim();
+                if c.is_empty() {
+                    return None;
+                }
+                // A cookie without `=` is a name with an empty value.
+                let (k, v) = c.split_once('=').unwrap_or((c, ""));
                 Some((k.trim(), v.trim().trim_matches('"')))
             })
     }

@@ -176,7 +176,7 @@ impl RequestBuilder {
     }
     /// A form body (and `Content-Type: application/x-www-form-urlencoded`).
     pub fn form<T: Serialize>(self, value: &T) -> Self {
-        let body = serde_urlencoded::to_string(value).expect("serializable test form");
+        let body = serde_html_form::to_string(value).expect("serializable test form");
         self.header("content-type", "application/x-www-form-urlencoded")
             .body(body)
     }
