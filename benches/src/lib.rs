@@ -11,6 +11,10 @@
 //! see `rig.sh`) and dispatched in-process by the `dispatch` Criterion
 //! bench. The axum mirror lives in `benches/dispatch.rs` only, so that
 //! `lambda_http` and `axum` stay dev-dependencies.
+//!
+//! The handlers are private: `#[lambada::get]` emits a `pub struct` per
+//! public handler without `Debug`, which the workspace's
+//! `missing_debug_implementations` lint flags in a library.
 #![warn(missing_docs)]
 
 use lambada::Json;
@@ -18,13 +22,13 @@ use serde_json::Value;
 
 /// `GET /hello/42` → `Hello world: 42`.
 #[lambada::get("/hello/<id>")]
-pub async fn hello(id: &str) -> String {
+async fn hello(id: &str) -> String {
     format!("Hello world: {id}")
 }
 
 /// `POST /items` echoes its JSON body.
 #[lambada::post("/items")]
-pub async fn items(Json(v): Json<Value>) -> Json<Value> {
+async fn items(Json(v): Json<Value>) -> Json<Value> {
     Json(v)
 }
 
@@ -33,7 +37,7 @@ macro_rules! dummy_routes {
     ($($name:ident $path:tt $label:tt;)*) => {$(
         #[doc = concat!("`GET ", $path, "` → `", $label, ": {x}` (a dummy route).")]
         #[lambada::get($path)]
-        pub async fn $name(x: &str) -> String {
+        async fn $name(x: &str) -> String {
             format!(concat!($label, ": {}"), x)
         }
     )*};

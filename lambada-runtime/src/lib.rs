@@ -150,18 +150,19 @@ pub async fn run(routes: Routes) -> Result<(), Error> {
         return Ok(());
     }
     logging::init();
-    let mode = Mode::from_env()?;
+    run_with(routes, Mode::from_env()?).await
+}
+
+/// Serves a route table in the given mode. A handler whose `State<T>` was
+/// not provided is an init error (reported to the Runtime API under Lambda)
+/// before anything is served.
+pub async fn run_with(routes: Routes, mode: Mode) -> Result<(), Error> {
     if let Err(e) = routes.check() {
         if let Mode::Lambda(api) = &mode {
             let _ = runtime::init_error(api, "Lambada.MissingState", &e.to_string()).await;
         }
         return Err(e);
     }
-    run_with(routes, mode).await
-}
-
-/// Serves a route table in the given mode.
-pub async fn run_with(routes: Routes, mode: Mode) -> Result<(), Error> {
     let app = App::new(routes);
     match mode {
         Mode::Lambda(api) => runtime::serve(app, &api).await,
