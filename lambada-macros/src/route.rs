@@ -394,7 +394,11 @@ fn model(
         }
         let string_body = matches!(type_tail(&ty), Some((n, _)) if n == "String" || n == "&str")
             && source == ArgSource::Last;
-        if matches!(source, ArgSource::Parts | ArgSource::Last) && is_scalar(&ty) && !string_body {
+        if parsed.is_some()
+            && matches!(source, ArgSource::Parts | ArgSource::Last)
+            && is_scalar(&ty)
+            && !string_body
+        {
             let shown = name_str.clone().unwrap_or_else(|| "_".into());
             let params = if path_params.is_empty() {
                 "the route has no path parameters".to_owned()
@@ -589,8 +593,7 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
         syn::ReturnType::Type(_, ty) => ty.span(),
         syn::ReturnType::Default => name.span(),
     };
-    let respond =
-        quote_spanned!(ret_span=> ::lambada::__private::respond(#name(#(#call_args),*)#await_));
+    let respond = quote_spanned!(ret_span=> ::lambada::__private::respond(__lambada_ret));
 
     quote! {
         #[allow(non_camel_case_types)]
@@ -601,6 +604,7 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
             fn __lambada_call<'r>(__req: &'r ::lambada::Request<'r>) -> ::lambada::__private::HandlerFuture<'r> {
                 ::std::boxed::Box::pin(async move {
                     #(#bindings)*
+                    let __lambada_ret = #name(#(#call_args),*)#await_;
                     #respond
                 })
             }

@@ -27,7 +27,11 @@ struct Api {
 
 async fn start(events: Vec<Vec<u8>>) -> (SocketAddr, Arc<Mutex<Api>>) {
     let api = Arc::new(Mutex::new(Api {
-        events: events.into_iter().enumerate().map(|(i, e)| (format!("req-{i}"), e)).collect(),
+        events: events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| (format!("req-{i}"), e))
+            .collect(),
         ..Api::default()
     }));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -54,8 +58,14 @@ async fn start(events: Vec<Vec<u8>>) -> (SocketAddr, Arc<Mutex<Api>>) {
                                 let res = http::Response::builder()
                                     .header("lambda-runtime-aws-request-id", id)
                                     .header("lambda-runtime-deadline-ms", "4102444800000")
-                                    .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:f")
-                                    .header("lambda-runtime-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
+                                    .header(
+                                        "lambda-runtime-invoked-function-arn",
+                                        "arn:aws:lambda:us-east-1:123456789012:function:f",
+                                    )
+                                    .header(
+                                        "lambda-runtime-trace-id",
+                                        "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
+                                    )
                                     .body(Full::new(Bytes::from(event)))
                                     .unwrap();
                                 return Ok::<_, Infallible>(res);
@@ -75,7 +85,9 @@ async fn start(events: Vec<Vec<u8>>) -> (SocketAddr, Arc<Mutex<Api>>) {
                 }
             });
             tokio::spawn(async move {
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
             });
         }
     });
@@ -105,18 +117,34 @@ async fn wait_for(api: &Arc<Mutex<Api>>, n: usize) {
 #[tokio::test]
 async fn serves_events_over_one_connection() {
     let client = Client::new(routes![hello, panics]);
-    let sample = std::fs::read(format!("{}/tests/data/apigw-rest-v1-get-hello.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    let sns = std::fs::read(format!("{}/tests/data/sns-ses-bounce.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let sample = std::fs::read(format!(
+        "{}/tests/data/apigw-rest-v1-get-hello.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let sns = std::fs::read(format!(
+        "{}/tests/data/sns-ses-bounce.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     let mut events = vec![sample.clone()];
     events.push(client.get("/panic").to_event());
     events.push(sns);
     events.push(b"not json".to_vec());
     for i in 0..50 {
-        events.push(client.get(&format!("/hello/{i}")).kind(EventKind::HttpV2).to_event());
+        events.push(
+            client
+                .get(&format!("/hello/{i}"))
+                .kind(EventKind::HttpV2)
+                .to_event(),
+        );
     }
     let n = events.len();
     let (addr, api) = start(events).await;
-    let runtime = tokio::spawn(lambada::run_with(routes![hello, panics], lambada::Mode::Lambda(addr.to_string())));
+    let runtime = tokio::spawn(lambada::run_with(
+        routes![hello, panics],
+        lambada::Mode::Lambda(addr.to_string()),
+    ));
     wait_for(&api, n).await;
     runtime.abort();
 
@@ -134,14 +162,22 @@ async fn serves_events_over_one_connection() {
     assert_eq!(r[2].1.as_deref(), Some("Lambada.UnknownEventShape"));
     let err: serde_json::Value = serde_json::from_str(&r[2].2).unwrap();
     assert_eq!(err["errorType"], "Lambada.UnknownEventShape");
-    assert!(err["errorMessage"].as_str().unwrap().contains("Application Load Balancer"));
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("Application Load Balancer")
+    );
     assert_eq!(r[3].1.as_deref(), Some("Lambada.InvalidEventJson"));
     // Every later event served by the same process.
     for (i, res) in r[4..].iter().enumerate() {
         let v: serde_json::Value = serde_json::from_str(&res.2).unwrap();
         assert_eq!(v["body"], format!("Hello world: {i}"));
     }
-    assert_eq!(api.connections, 1, "one keep-alive connection for {n} invocations");
+    assert_eq!(
+        api.connections, 1,
+        "one keep-alive connection for {n} invocations"
+    );
 }
 
 struct Db;
@@ -154,7 +190,9 @@ async fn needs_db(_db: State<Db>) -> &'static str {
 #[tokio::test]
 async fn missing_state_is_an_init_error() {
     let (addr, api) = start(Vec::new()).await;
-    let err = lambada::run_with(routes![needs_db], lambada::Mode::Lambda(addr.to_string())).await.unwrap_err();
+    let err = lambada::run_with(routes![needs_db], lambada::Mode::Lambda(addr.to_string()))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("State<runtime_api::Db>"), "{err}");
     let api = api.lock().unwrap();
     assert_eq!(api.results.len(), 1);
@@ -167,7 +205,10 @@ async fn http_server_mode_serves_the_same_routes() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let server = tokio::spawn(lambada::run_with(routes![hello, panics], lambada::Mode::Http(addr)));
+    let server = tokio::spawn(lambada::run_with(
+        routes![hello, panics],
+        lambada::Mode::Http(addr),
+    ));
     let mut body = String::new();
     for _ in 0..200 {
         if let Ok(s) = tokio::net::TcpStream::connect(addr).await {
@@ -175,11 +216,21 @@ async fn http_server_mode_serves_the_same_routes() {
             let (mut send, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
             tokio::spawn(conn);
             for path in ["/hello/7", "/panic", "/hello/8", "/nope"] {
-                let req = http::Request::get(path).header("host", "x").body(Full::new(Bytes::new())).unwrap();
+                let req = http::Request::get(path)
+                    .header("host", "x")
+                    .body(Full::new(Bytes::new()))
+                    .unwrap();
                 let res = send.send_request(req).await.unwrap();
                 let status = res.status().as_u16();
                 let b = res.into_body().collect().await.unwrap().to_bytes();
-                body.push_str(&format!("{status}:{}|", if status == 200 { String::from_utf8_lossy(&b).into_owned() } else { String::new() }));
+                body.push_str(&format!(
+                    "{status}:{}|",
+                    if status == 200 {
+                        String::from_utf8_lossy(&b).into_owned()
+                    } else {
+                        String::new()
+                    }
+                ));
             }
             break;
         }

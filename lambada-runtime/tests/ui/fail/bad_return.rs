@@ -1,0 +1,10 @@
+use lambada::prelude::*;
+
+struct Thing;
+
+#[get("/thing")]
+async fn thing() -> Thing {
+    Thing
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[lambada::main]
+fn main() -> Result<(), lambada::Error> {
+    Ok(())
+}
