@@ -61,6 +61,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         quote!(::lambada::__private::block_on)
     };
     let new_body = quote_spanned!(body.span()=> { #runner(async move #body) });
-    func.block = Box::new(syn::parse2(new_body).expect("a block"));
+    match syn::parse2(new_body) {
+        Ok(block) => *func.block = block,
+        Err(e) => return e.to_compile_error(),
+    }
     quote!(#func)
 }

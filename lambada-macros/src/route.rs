@@ -76,7 +76,7 @@ struct RouteModel {
 }
 
 struct RouteArgs {
-    method: Option<HttpMethod>,
+    method: HttpMethod,
     path: syn::LitStr,
 }
 
@@ -95,10 +95,7 @@ fn parse_args(method: Option<HttpMethod>, args: TokenStream) -> syn::Result<Rout
                     "expected a route path string: `#[get(\"/hello/<name>\")]`",
                 )
             })?;
-            Ok(RouteArgs {
-                method: Some(m),
-                path,
-            })
+            Ok(RouteArgs { method: m, path })
         }
         None => {
             let parser = |input: syn::parse::ParseStream<'_>| {
@@ -112,10 +109,7 @@ fn parse_args(method: Option<HttpMethod>, args: TokenStream) -> syn::Result<Rout
                 input.parse::<syn::Token![,]>()?;
                 let path: syn::LitStr = input.parse()?;
                 let _ = input.parse::<Option<syn::Token![,]>>()?;
-                Ok(RouteArgs {
-                    method: Some(m),
-                    path,
-                })
+                Ok(RouteArgs { method: m, path })
             };
             syn::parse::Parser::parse2(parser, args)
         }
@@ -514,16 +508,16 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
         let span = ty.span();
         let extract = match &arg.source {
             ArgSource::Path(n) => {
-                quote_spanned!(span=> ::lambada::__private::path::<#ty>(__req, #n))
+                quote_spanned!(span=> ::lambada::__private::path::<#ty>(__req, #n).map_err(::lambada::__private::respond))
             }
             ArgSource::Query(n) => {
-                quote_spanned!(span=> ::lambada::__private::query::<#ty>(__req, #n))
+                quote_spanned!(span=> ::lambada::__private::query::<#ty>(__req, #n).map_err(::lambada::__private::respond))
             }
             ArgSource::Header(n) => {
-                quote_spanned!(span=> ::lambada::__private::header::<#ty>(__req, #n))
+                quote_spanned!(span=> ::lambada::__private::header::<#ty>(__req, #n).map_err(::lambada::__private::respond))
             }
             ArgSource::Cookie(n) => {
-                quote_spanned!(span=> ::lambada::__private::cookie::<#ty>(__req, #n))
+                quote_spanned!(span=> ::lambada::__private::cookie::<#ty>(__req, #n).map_err(::lambada::__private::respond))
             }
             ArgSource::Parts => quote_spanned!(span=>
                 <#ty as ::lambada::FromRequestParts<'_>>::from_request_parts(__req).await
@@ -569,12 +563,12 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
                 optional: #optional,
             }
         });
-        if let Some(("State", inner)) = type_tail(ty).as_ref().map(|(n, a)| (n.as_str(), a)) {
-            if let Some(inner) = inner.first() {
-                states.push(
-                    quote_spanned!(inner.span()=> ::lambada::__private::StateKey::of::<#inner>()),
-                );
-            }
+        if let Some(("State", Some(inner))) =
+            type_tail(ty).as_ref().map(|(n, a)| (n.as_str(), a.first()))
+        {
+            states.push(
+                quote_spanned!(inner.span()=> ::lambada::__private::StateKey::of::<#inner>()),
+            );
         }
     }
     let request_ct = match request_ct {
@@ -665,12 +659,7 @@ pub(crate) fn expand(
     };
     let mut errors = Errors::default();
     let model = match parse_args(method, args) {
-        Ok(a) => model(
-            a.method.expect("set by parse_args"),
-            a.path,
-            &mut func,
-            &mut errors,
-        ),
+        Ok(a) => model(a.method, a.path, &mut func, &mut errors),
         Err(e) => {
             errors.push(e);
             // Still strip parameter attributes so they do not add errors.

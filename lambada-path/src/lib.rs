@@ -384,13 +384,11 @@ pub fn parse(input: &str) -> Result<RoutePath<'_>, Vec<ParseError>> {
     let mut seen: Vec<&str> = Vec::new();
     let n = out.segments.len();
     for (i, s) in out.segments.iter().enumerate() {
-        if let Segment::Tail(name) = s {
-            if i + 1 != n {
-                errors.push(ParseError {
-                    kind: ErrorKind::TailNotLast((*name).to_owned()),
-                    span: out.segment_spans[i].clone(),
-                });
-            }
+        if let (Segment::Tail(name), false) = (s, i + 1 == n) {
+            errors.push(ParseError {
+                kind: ErrorKind::TailNotLast((*name).to_owned()),
+                span: out.segment_spans[i].clone(),
+            });
         }
     }
     let names = out

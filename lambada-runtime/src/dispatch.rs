@@ -80,23 +80,23 @@ impl std::fmt::Debug for App {
     }
 }
 
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum Found<'e> {
     Route(&'static Route, Vec<(Cow<'e, str>, Cow<'e, str>)>, bool),
     MethodNotAllowed(Vec<Method>),
     NotFound,
 }
 
-fn pick<'e>(
+fn pick(
     group: &[&'static Route],
     method: &http::Method,
 ) -> Result<(&'static Route, bool), Vec<Method>> {
     if let Some(r) = group.iter().find(|r| r.method.as_str() == method.as_str()) {
         return Ok((r, false));
     }
-    if method == http::Method::HEAD {
-        if let Some(r) = group.iter().find(|r| r.method == Method::Get) {
-            return Ok((r, true));
-        }
+    let get = group.iter().find(|r| r.method == Method::Get);
+    if let (true, Some(r)) = (method == http::Method::HEAD, get) {
+        return Ok((r, true));
     }
     let mut allowed: Vec<Method> = group.iter().map(|r| r.method).collect();
     if allowed.contains(&Method::Get) && !allowed.contains(&Method::Head) {

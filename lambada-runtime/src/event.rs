@@ -345,11 +345,9 @@ pub(crate) fn decode(event: &[u8]) -> Result<Decoded<'_>, EventError> {
             .unwrap_or_default(),
         _ => ev.headers.unwrap_or_default(),
     };
-    if let Some(cookies) = ev.cookies {
-        if !cookies.is_empty() {
-            let joined = cookies.iter().map(|c| &*c.0).collect::<Vec<_>>().join("; ");
-            headers.push((Cow::Borrowed("cookie"), Cow::Owned(joined)));
-        }
+    if let Some(cookies) = ev.cookies.filter(|c| !c.is_empty()) {
+        let joined = cookies.iter().map(|c| &*c.0).collect::<Vec<_>>().join("; ");
+        headers.push((Cow::Borrowed("cookie"), Cow::Owned(joined)));
     }
 
     let body: Cow<'_, [u8]> = match (ev.body, ev.is_base64_encoded.unwrap_or(false)) {

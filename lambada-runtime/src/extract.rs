@@ -272,14 +272,16 @@ impl<'r, T: FromParam<'r>> FromField<'r> for Vec<T> {
 /// ```
 /// use lambada::prelude::*;
 ///
-/// struct Greeting(&'static str);
+/// struct Greeting {
+///     text: &'static str,
+/// }
 ///
 /// #[get("/")]
 /// async fn index(greeting: State<Greeting>) -> &'static str {
-///     greeting.0
+///     greeting.text // `State<T>` derefs to `T`
 /// }
 ///
-/// let app = routes![index].with_state(Greeting("hi"));
+/// let app = routes![index].with_state(Greeting { text: "hi" });
 /// ```
 #[derive(Debug)]
 pub struct State<T>(pub Arc<T>);

@@ -204,14 +204,13 @@ pub mod __private {
     pub fn path<'r, T: crate::FromParam<'r>>(
         req: &'r Request<'r>,
         name: &'static str,
-    ) -> Result<T, Response> {
+    ) -> Result<T, Problem> {
         let raw = req.param(name).unwrap_or("");
         T::from_param(raw).map_err(|e| {
             Problem::new(
                 http::StatusCode::BAD_REQUEST,
                 format!("path parameter `{name}`: cannot parse `{raw}`: {e}"),
             )
-            .into_response()
         })
     }
 
@@ -220,9 +219,8 @@ pub mod __private {
     pub fn query<'r, T: FromField<'r>>(
         req: &'r Request<'r>,
         name: &'static str,
-    ) -> Result<T, Response> {
+    ) -> Result<T, Problem> {
         T::from_field(FieldKind::Query, name, req.query_all(name))
-            .map_err(IntoResponse::into_response)
     }
 
     /// A named header.
@@ -230,9 +228,8 @@ pub mod __private {
     pub fn header<'r, T: FromField<'r>>(
         req: &'r Request<'r>,
         name: &'static str,
-    ) -> Result<T, Response> {
+    ) -> Result<T, Problem> {
         T::from_field(FieldKind::Header, name, req.header_all(name))
-            .map_err(IntoResponse::into_response)
     }
 
     /// A named cookie.
@@ -240,9 +237,8 @@ pub mod __private {
     pub fn cookie<'r, T: FromField<'r>>(
         req: &'r Request<'r>,
         name: &'static str,
-    ) -> Result<T, Response> {
+    ) -> Result<T, Problem> {
         T::from_field(FieldKind::Cookie, name, req.cookie(name).into_iter())
-            .map_err(IntoResponse::into_response)
     }
 
     /// The route emitted in place of one whose attribute had errors (so

@@ -256,7 +256,7 @@ pub struct Problem {
     pub detail: String,
     /// Extra headers (for example `Allow` on a 405).
     #[serde(skip)]
-    pub headers: HeaderMap,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 fn ser_status<S: serde::Serializer>(s: &StatusCode, ser: S) -> Result<S::Ok, S::Error> {
@@ -270,7 +270,7 @@ impl Problem {
             status,
             title: Cow::Borrowed(status.canonical_reason().unwrap_or("Error")),
             detail: detail.into(),
-            headers: HeaderMap::new(),
+            headers: Vec::new(),
         }
     }
     /// Replaces the title.
@@ -280,7 +280,7 @@ impl Problem {
     }
     /// Adds a header to the response.
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.append(name, value);
+        self.headers.push((name, value));
         self
     }
 }
@@ -298,7 +298,9 @@ impl IntoResponse for Problem {
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut res = with_content_type(body, "application/problem+json");
         *res.status_mut() = self.status;
-        res.headers_mut().extend(self.headers);
+        for (name, value) in self.headers {
+            res.headers_mut().append(name, value);
+        }
         res
     }
 }
