@@ -165,7 +165,15 @@ impl App {
         })
     }
 
-    pub(crate) fn find_by_path<'e>(&self, method: &http::Method, path: &'e str) -> Found<'e> {
+    /// Matches a path. `encoded` says whether the path arrived percent-encoded
+    /// (REST, function URLs, ALB, HTTP) or already decoded (HTTP API `rawPath`),
+    /// so parameters are decoded exactly once.
+    pub(crate) fn find_by_path<'e>(
+        &self,
+        method: &http::Method,
+        path: &'e str,
+        encoded: bool,
+    ) -> Found<'e> {
         let path = match &self.0.routes.options.base_path {
             Some(base) => match path.strip_prefix(base.as_str()) {
                 Some("") => "/",
@@ -185,7 +193,15 @@ impl App {
                     .iter()
                     .map(|(k, v)| (Cow::Owned(k.to_owned()), Cow::Borrowed(v)))
                     .collect();
-                Found::Route(r, decode_params(params), head)
+                Found::Route(
+                    r,
+                    if encoded {
+                        decode_params(params)
+                    } else {
+                        params
+                    },
+                    head,
+                )
             }
             Err(allowed) => Found::MethodNotAllowed(allowed),
         }
@@ -221,7 +237,7 @@ impl App {
                 Found::Route(r, params, head)
             }
             Some(other) => other,
-            None => match self.find_by_path(&d.method, &d.path) {
+            None => match self.find_by_path(&d.method, &d.path, kind != crate::EventKind::HttpV2) {
                 // Borrowed from `d.path`: copy the few params out.
                 Found::Route(r, params, head) => Found::Route(
                     r,

@@ -46,7 +46,7 @@ pub(crate) async fn handle(
         ..Context::default()
     };
     let path = head.uri.path();
-    let found = app.find_by_path(&head.method, path);
+    let found = app.find_by_path(&head.method, path, true);
     let parts = Parts {
         method: head.method.clone(),
         path: Cow::Borrowed(path),

@@ -239,7 +239,7 @@ impl RequestBuilder {
             },
         };
         // Find the route as API Gateway would, to fill in the template.
-        let (template, params) = match self.client.app.find_by_path(&self.method, &path) {
+        let (template, params) = match self.client.app.find_by_path(&self.method, &path, true) {
             crate::dispatch::Found::Route(r, params, _) => (
                 Some(r.apigw_path.to_owned()),
                 params
@@ -316,7 +316,14 @@ impl RequestBuilder {
                     (Some(t), false) => format!("{} {t}", self.method),
                     _ => "$default".into(),
                 });
-                ev.raw_path = Some(path.clone());
+                // HTTP APIs decode rawPath; function URLs keep it encoded.
+                ev.raw_path = Some(if url {
+                    path.clone()
+                } else {
+                    percent_encoding::percent_decode_str(&path)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                });
                 ev.raw_query_string = Some(raw_query);
                 let mut cookies = Vec::new();
                 let mut single = HeaderMap::new();

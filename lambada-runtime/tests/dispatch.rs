@@ -516,6 +516,13 @@ async fn v2_named_stage_and_base_path() {
         .await
         .unwrap();
     assert_eq!(res.text(), "Hello world: 7");
+    // HTTP APIs deliver rawPath already decoded: it must not be decoded twice.
+    ev["rawPath"] = "/beta/hello/100%41".into();
+    let res = client()
+        .send_event(&serde_json::to_vec(&ev).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.text(), "Hello world: 100%41");
     // A custom domain's base path, stripped by configuration.
     let c = Client::new(routes![hello].base_path("/api/v1")).kind(EventKind::Alb);
     assert_eq!(
