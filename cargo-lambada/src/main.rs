@@ -1,18 +1,23 @@
-//! `cargo lambada`: build, inspect, serve and deploy Lambada apps.
-//!
-//! This first version reads the route table of a built binary (`routes`);
-//! `build`, `package`, `deploy`, `remove`, `serve`, `invoke` and `new` arrive
-//! with their issues.
+//! `cargo lambada`: build, inspect, package, deploy, serve and invoke Lambada apps.
 
-use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+mod build;
+mod config;
+mod deploy;
+mod emulator;
+mod invoke;
+mod manifest;
+mod new;
+mod package;
+mod serve;
 
 #[derive(Parser, Debug)]
 #[command(name = "cargo", bin_name = "cargo")]
 enum Cli {
-    /// Build, inspect, serve and deploy Lambada apps.
+    /// Build, inspect, package, deploy, serve and invoke Lambada apps.
     Lambada(Args),
 }
 
@@ -25,67 +30,54 @@ struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// Print the route table of a built binary.
-    Routes {
-        /// Path to the binary (`target/debug/<name>`).
-        binary: PathBuf,
-        /// Print the manifest as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-fn routes(binary: &PathBuf, json: bool) -> Result<(), String> {
-    let out = Command::new(binary)
-        .env("LAMBADA_ROUTES", "1")
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{} exited with {}: {}",
-            binary.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-        format!(
-            "{} is not a Lambada binary (no route manifest): {e}",
-            binary.display()
-        )
-    })?;
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&manifest).unwrap_or_default()
-        );
-        return Ok(());
-    }
-    println!(
-        "{:<8} {:<32} {:<32} HANDLER",
-        "METHOD", "PATH", "API GATEWAY RESOURCE"
-    );
-    for r in manifest["routes"].as_array().into_iter().flatten() {
-        println!(
-            "{:<8} {:<32} {:<32} {}",
-            r["method"].as_str().unwrap_or(""),
-            r["path"].as_str().unwrap_or(""),
-            r["apigw_path"].as_str().unwrap_or(""),
-            r["handler"].as_str().unwrap_or("")
-        );
-    }
-    Ok(())
+    /// Build the function's `bootstrap` into target/lambada/<function>/bootstrap.zip.
+    Build(build::BuildArgs),
+    /// Print the route table of the built binary.
+    Routes(manifest::RoutesArgs),
+    /// Write the OpenAPI document and the CloudFormation template of the app.
+    Package(package::PackageArgs),
+    /// Build, upload and create or update the function and its REST API.
+    Deploy(deploy::DeployArgs),
+    /// Delete what `deploy` created (found by tags), and nothing else.
+    Remove(deploy::RemoveArgs),
+    /// Serve the app on localhost through the Lambda Runtime API emulator.
+    Serve(serve::ServeArgs),
+    /// Send one event through the emulator to the bootstrap and print the response.
+    Invoke(invoke::InvokeArgs),
+    /// Create a new Lambada project from the built-in template.
+    New(new::NewArgs),
 }
 
 fn main() -> ExitCode {
     let Cli::Lambada(args) = Cli::parse();
-    let result = match &args.command {
-        Cmd::Routes { binary, json } => routes(binary, *json),
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
     };
+    let result: Result<(), Box<dyn std::error::Error>> = runtime.block_on(async move {
+        match args.command {
+            Cmd::Build(a) => build::run(a).await.map(|_| ()).map_err(Into::into),
+            Cmd::Routes(a) => manifest::run(a).await.map_err(Into::into),
+            Cmd::Package(a) => package::run(a).await.map_err(Into::into),
+            Cmd::Deploy(a) => deploy::run(a).await.map_err(Into::into),
+            Cmd::Remove(a) => deploy::remove(a).await.map_err(Into::into),
+            Cmd::Serve(a) => serve::run(a).await,
+            Cmd::Invoke(a) => invoke::run(a).await,
+            Cmd::New(a) => new::run(a).await,
+        }
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
+            let mut source = e.source();
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
             ExitCode::FAILURE
         }
     }

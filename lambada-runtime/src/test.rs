@@ -201,8 +201,127 @@ impl RequestBuilder {
         self
     }
 
-    /// The event this request becomes, as JSON bytes.
+    /// The event this request becomes, as JSON bytes: the route is found as
+    /// API Gateway would find it, then [`HttpEvent`] builds the event.
     pub fn to_event(&self) -> Vec<u8> {
+        let path = self
+            .uri
+            .split_once('?')
+            .map_or(self.uri.as_str(), |(p, _)| p);
+        // Find the route as API Gateway would, to fill in the template.
+        let (template, params) = match self.client.app.find_by_path(&self.method, path, true) {
+            crate::dispatch::Found::Route(r, params, _) => (
+                Some(r.apigw_path.to_owned()),
+                params
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect::<Vec<_>>(),
+            ),
+            _ => (None, Vec::new()),
+        };
+        let mut event = HttpEvent::new(self.kind, self.method.clone(), self.uri.clone());
+        event.headers = self.headers.clone();
+        event.body = self.body.clone();
+        event.template = template;
+        event.params = params;
+        event.stage = self.client.stage.clone();
+        event.source_ip = self.source_ip.clone();
+        event.authorizer = self.authorizer.clone();
+        event.to_json()
+    }
+
+    /// Sends the request and decodes the response.
+    pub async fn send(self) -> TestResponse {
+        let event = self.to_event();
+        let payload =
+            self.client.event(&event).await.unwrap_or_else(|e| {
+                panic!("the test client built an event the runtime rejects: {e}")
+            });
+        TestResponse::decode(&payload)
+    }
+}
+
+/// An HTTP request as an event of one [`EventKind`], built with the
+/// `aws_lambda_events` types: what [`RequestBuilder::to_event`] sends through
+/// the route table, and what `cargo lambada serve` sends to a real
+/// `bootstrap`. It does no routing: `template` and `params` say which route
+/// API Gateway matched (`None` means the `/{proxy+}` or `$default` route).
+///
+/// ```
+/// use lambada::EventKind;
+/// use lambada::test::HttpEvent;
+///
+/// let event = HttpEvent {
+///     template: Some("/helloworld/{id}".into()),
+///     params: vec![("id".into(), "5".into())],
+///     ..HttpEvent::new(EventKind::RestV1, http::Method::GET, "/helloworld/5")
+/// };
+/// let json: serde_json::Value = serde_json::from_slice(&event.to_json()).unwrap();
+/// assert_eq!(json["resource"], "/helloworld/{id}");
+/// assert_eq!(json["pathParameters"]["id"], "5");
+/// assert_eq!(json["requestContext"]["stage"], "prod");
+/// ```
+#[derive(Debug, Clone)]
+pub struct HttpEvent {
+    /// The event shape.
+    pub kind: EventKind,
+    /// The HTTP method.
+    pub method: Method,
+    /// The path and query string as sent (percent-encoded), without the stage.
+    pub uri: String,
+    /// Headers in order (names as given; repeated names are kept).
+    pub headers: Vec<(String, String)>,
+    /// The body, sent base64-encoded when it is not text.
+    pub body: Option<Vec<u8>>,
+    /// The API Gateway resource path of the matched route (`/items/{sku}`).
+    pub template: Option<String>,
+    /// The matched route's path parameters, percent-decoded.
+    pub params: Vec<(String, String)>,
+    /// The REST API stage (`prod`).
+    pub stage: String,
+    /// The caller's IP address.
+    pub source_ip: String,
+    /// The caller's user agent, as API Gateway reports it in the context.
+    pub user_agent: String,
+    /// API Gateway's request id.
+    pub request_id: String,
+    /// The request time in milliseconds since the epoch.
+    pub time_epoch_ms: i64,
+    /// The request time as API Gateway formats it (`10/Mar/2024:12:00:00 +0000`).
+    pub request_time: Option<String>,
+    /// The authorizer output (for example `{"claims": {"sub": "..."}}`).
+    pub authorizer: Option<serde_json::Value>,
+}
+
+impl HttpEvent {
+    /// An event with the test client's fixed context: stage `prod`, source
+    /// IP `203.0.113.7`, a constant request id and time, no route template.
+    pub fn new(kind: EventKind, method: Method, uri: impl Into<String>) -> HttpEvent {
+        HttpEvent {
+            kind,
+            method,
+            uri: uri.into(),
+            headers: Vec::new(),
+            body: None,
+            template: None,
+            params: Vec::new(),
+            stage: "prod".into(),
+            source_ip: "203.0.113.7".into(),
+            user_agent: "lambada-test".into(),
+            request_id: "c6af9ac6-7b61-11e6-9a41-93e8deadbeef".into(),
+            time_epoch_ms: 1_700_000_000_000,
+            request_time: None,
+            authorizer: None,
+        }
+    }
+
+    /// The event as JSON bytes.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.to_value()).expect("event serializes")
+    }
+
+    /// The event as a JSON value.
+    pub fn to_value(&self) -> serde_json::Value {
         let (path, raw_query) = match self.uri.split_once('?') {
             Some((p, q)) => (p.to_owned(), q.to_owned()),
             None => (self.uri.clone(), String::new()),
@@ -226,7 +345,7 @@ impl RequestBuilder {
         let content_type = self
             .headers
             .iter()
-            .find(|(k, _)| k == "content-type")
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
             .map(|(_, v)| v.as_str());
         let (body, b64) = match &self.body {
             None => (None, false),
@@ -238,20 +357,11 @@ impl RequestBuilder {
                 ),
             },
         };
-        // Find the route as API Gateway would, to fill in the template.
-        let (template, params) = match self.client.app.find_by_path(&self.method, &path, true) {
-            crate::dispatch::Found::Route(r, params, _) => (
-                Some(r.apigw_path.to_owned()),
-                params
-                    .into_iter()
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect::<Vec<_>>(),
-            ),
-            _ => (None, Vec::new()),
-        };
-        let stage = self.client.stage.clone();
-        let request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef".to_owned();
-        let value = match self.kind {
+        let stage = self.stage.clone();
+        let request_id = self.request_id.clone();
+        let template = self.template.clone();
+        let params = self.params.clone();
+        match self.kind {
             EventKind::RestV1 => {
                 let mut ev = ApiGatewayProxyRequest::default();
                 let (resource, params): (String, HashMap<String, String>) = match template {
@@ -296,10 +406,11 @@ impl RequestBuilder {
                 ctx.apiid = Some("wt6mne2s9k".into());
                 ctx.domain_name = Some("wt6mne2s9k.execute-api.us-east-1.amazonaws.com".into());
                 ctx.protocol = Some("HTTP/1.1".into());
-                ctx.request_time_epoch = 1_700_000_000_000;
+                ctx.request_time_epoch = self.time_epoch_ms;
+                ctx.request_time = self.request_time.clone();
                 let mut identity = ApiGatewayRequestIdentity::default();
                 identity.source_ip = Some(self.source_ip.clone());
-                identity.user_agent = Some("lambada-test".into());
+                identity.user_agent = Some(self.user_agent.clone());
                 ctx.identity = identity;
                 ev.request_context = ctx;
                 let mut v = serde_json::to_value(ev).expect("event serializes");
@@ -372,13 +483,14 @@ impl RequestBuilder {
                 } else {
                     "r3pmxmplak.execute-api.us-east-1.amazonaws.com".into()
                 });
-                ctx.time_epoch = 1_700_000_000_000;
+                ctx.time_epoch = self.time_epoch_ms;
+                ctx.time = self.request_time.clone();
                 let mut http_desc = ApiGatewayV2httpRequestContextHttpDescription::default();
                 http_desc.method = self.method.clone();
                 http_desc.path = Some(path.clone());
                 http_desc.protocol = Some("HTTP/1.1".into());
                 http_desc.source_ip = Some(self.source_ip.clone());
-                http_desc.user_agent = Some("lambada-test".into());
+                http_desc.user_agent = Some(self.user_agent.clone());
                 ctx.http = http_desc;
                 ev.request_context = ctx;
                 let mut v = serde_json::to_value(ev).expect("event serializes");
@@ -433,18 +545,7 @@ impl RequestBuilder {
                 }
                 v
             }
-        };
-        serde_json::to_vec(&value).expect("event serializes")
-    }
-
-    /// Sends the request and decodes the response.
-    pub async fn send(self) -> TestResponse {
-        let event = self.to_event();
-        let payload =
-            self.client.event(&event).await.unwrap_or_else(|e| {
-                panic!("the test client built an event the runtime rejects: {e}")
-            });
-        TestResponse::decode(&payload)
+        }
     }
 }
 
@@ -454,6 +555,19 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~')
     .remove(b'/');
+
+/// Why a response payload is not an HTTP response (see
+/// [`TestResponse::try_decode`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MalformedResponse(pub String);
+
+impl std::fmt::Display for MalformedResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for MalformedResponse {}
 
 /// A decoded response payload.
 #[derive(Debug, Clone)]
@@ -466,54 +580,76 @@ pub struct TestResponse {
 
 impl TestResponse {
     /// Decodes any of the response shapes (v1, v2, ALB).
+    ///
+    /// # Panics
+    ///
+    /// When the payload is not a response of one of those shapes (see
+    /// [`try_decode`](TestResponse::try_decode)).
     pub fn decode(payload: &[u8]) -> TestResponse {
-        let v: serde_json::Value =
-            serde_json::from_slice(payload).expect("response payload is JSON");
+        TestResponse::try_decode(payload).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Decodes any of the response shapes (v1, v2, ALB), or says what is
+    /// wrong with the payload: what API Gateway calls a malformed Lambda
+    /// proxy response.
+    pub fn try_decode(payload: &[u8]) -> Result<TestResponse, MalformedResponse> {
+        let bad = |what: String| MalformedResponse(what);
+        let v: serde_json::Value = serde_json::from_slice(payload)
+            .map_err(|e| bad(format!("response payload is not JSON: {e}")))?;
         let status = v["statusCode"]
             .as_u64()
-            .and_then(|s| StatusCode::from_u16(s as u16).ok())
-            .expect("statusCode");
+            .and_then(|s| u16::try_from(s).ok())
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .ok_or_else(|| {
+                bad(format!(
+                    "no valid statusCode in the response: {}",
+                    v["statusCode"]
+                ))
+            })?;
+        let name = |k: &str| {
+            HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| bad(format!("invalid header name `{k}`")))
+        };
+        let value = |k: &str, val: &serde_json::Value| {
+            HeaderValue::from_str(val.as_str().unwrap_or(""))
+                .map_err(|_| bad(format!("invalid value for header `{k}`: {val}")))
+        };
         let mut headers = HeaderMap::new();
         if let Some(m) = v["multiValueHeaders"].as_object() {
             for (k, vs) in m {
                 for val in vs.as_array().into_iter().flatten() {
-                    headers.append(
-                        HeaderName::from_bytes(k.as_bytes()).expect("header name"),
-                        HeaderValue::from_str(val.as_str().unwrap_or("")).expect("header value"),
-                    );
+                    headers.append(name(k)?, value(k, val)?);
                 }
             }
         }
         if let Some(m) = v["headers"].as_object() {
             for (k, val) in m {
-                headers.append(
-                    HeaderName::from_bytes(k.as_bytes()).expect("header name"),
-                    HeaderValue::from_str(val.as_str().unwrap_or("")).expect("header value"),
-                );
+                headers.append(name(k)?, value(k, val)?);
             }
         }
         for c in v["cookies"].as_array().into_iter().flatten() {
-            headers.append(
-                http::header::SET_COOKIE,
-                HeaderValue::from_str(c.as_str().unwrap_or("")).expect("cookie"),
-            );
+            headers.append(http::header::SET_COOKIE, value("set-cookie", c)?);
         }
         let body = v["body"].as_str().unwrap_or("");
         let body = if v["isBase64Encoded"].as_bool().unwrap_or(false) {
             Bytes::from(
                 base64::engine::general_purpose::STANDARD
                     .decode(body)
-                    .expect("base64 body"),
+                    .map_err(|e| {
+                        bad(format!(
+                            "isBase64Encoded is true but the body is not base64: {e}"
+                        ))
+                    })?,
             )
         } else {
             Bytes::copy_from_slice(body.as_bytes())
         };
-        TestResponse {
+        Ok(TestResponse {
             status,
             headers,
             body,
             payload: v,
-        }
+        })
     }
     /// The status.
     pub fn status(&self) -> StatusCode {

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Whole-process benchmark: a Lambada bootstrap side by side with the peers of
+# ../shared/bench-rig (floor-std, raw-runtime, axum-hello; floor-c on request),
+# measured by `lambda-rig`, which plays Lambda's Runtime API over loopback and
+# times cold start, warm latency, CPU per invocation, RSS and TCP connections.
+#
+#   benches/rig.sh                        # build everything, 3 interleaved rounds
+#   benches/rig.sh path/to/bootstrap      # measure that binary instead of lambada-hello
+#   COLD=20 WARM=5000 WARMUP=200 ROUNDS=3 benches/rig.sh
+#   SKIP_BUILD=1 ROUNDS=1 benches/rig.sh  # re-measure without building
+#   PEERS="floor-c floor-std raw-runtime axum-hello" benches/rig.sh
+#
+# Environment:
+#   BENCH_RIG_DIR   the rig checkout        [<workspace>/../shared/bench-rig]
+#   RIG_TARGET_DIR  where the rig and peers are built (their own Cargo.locks,
+#                   built with --locked)    [/tmp/bench-rig-target]
+#   CARGO_TARGET_DIR  where lambada-hello is built (workspace [profile.release]:
+#                   lto, codegen-units=1, strip; unwinding, not panic=abort)
+#                                           [/tmp/bench-target]
+#   LABEL           report label of the bootstrap [lambada-hello]
+#   COLD WARM WARMUP ROUNDS   per run: COLD fresh processes (cold start + 1st
+#                   invocation), then one process with WARMUP unmeasured and
+#                   WARM measured invocations; ROUNDS rounds [20 5000 200 3]
+#
+# Every configuration runs once per round, both events (REST v1 and HTTP v2
+# `GET /hello/42`), interleaved, so a burst of background load hits all of
+# them alike. Every response must match events/expect/hello-42.json
+# (status 200, body "Hello world: 42"): a fast wrong answer counts as a
+# mismatch and the run is reported. Output: one JSON line per (runtime,
+# event, round) in benches/results/<UTC stamp>.jsonl (plus a .meta file with
+# the commit and load), then `lambda-rig report`: medians over the rounds.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+workspace=$(cd "$here/.." && pwd)
+RIG_DIR=$(cd "${BENCH_RIG_DIR:-$workspace/../shared/bench-rig}" && pwd)
+RIG_TARGET_DIR=${RIG_TARGET_DIR:-/tmp/bench-rig-target}
+OUR_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/bench-target}
+COLD=${COLD:-20}
+WARM=${WARM:-5000}
+WARMUP=${WARMUP:-200}
+ROUNDS=${ROUNDS:-3}
+PEERS=${PEERS:-floor-std raw-runtime axum-hello}
+LABEL=${LABEL:-lambada-hello}
+BOOTSTRAP=${1:-}
+
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  for crate in lambda-rig peers/floor-std peers/raw-runtime peers/axum-hello; do
+    echo "building $crate" >&2
+    (cd "$RIG_DIR/$crate" && CARGO_TARGET_DIR="$RIG_TARGET_DIR" cargo build --release --locked --quiet)
+  done
+  case " $PEERS " in
+    *" floor-c "*) CARGO_TARGET_DIR="$RIG_TARGET_DIR" "$RIG_DIR/peers/floor-c/build.sh" >/dev/null ;;
+  esac
+  if [ -z "$BOOTSTRAP" ]; then
+    echo "building lambada-hello" >&2
+    (cd "$workspace" && CARGO_TARGET_DIR="$OUR_TARGET_DIR" \
+      cargo build --release --quiet -p lambada-benches --bin lambada-hello)
+  fi
+fi
+BOOTSTRAP=${BOOTSTRAP:-$OUR_TARGET_DIR/release/lambada-hello}
+[ -x "$BOOTSTRAP" ] || { echo "no executable bootstrap at $BOOTSTRAP" >&2; exit 2; }
+BOOTSTRAP=$(cd "$(dirname "$BOOTSTRAP")" && pwd)/$(basename "$BOOTSTRAP")
+
+R="$RIG_TARGET_DIR/release"
+mkdir -p "$here/results"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out="$here/results/$stamp.jsonl"
+{
+  echo "date: $stamp"
+  echo "workspace commit: $(git -C "$workspace" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$workspace" diff --quiet HEAD -- lambada-runtime lambada-macros lambada-path benches 2>/dev/null || echo ' (+ uncommitted changes)')"
+  echo "bootstrap: $BOOTSTRAP ($(stat -c %s "$BOOTSTRAP") bytes)"
+  echo "config: COLD=$COLD WARM=$WARM WARMUP=$WARMUP ROUNDS=$ROUNDS PEERS=$PEERS"
+  echo "host: $(nproc) cpus, $(uname -r), loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee "$here/results/$stamp.meta" >&2
+echo "binary sizes (bytes, stripped):" >&2
+for b in $PEERS; do printf '  %-14s %10s\n' "$b" "$(stat -c %s "$R/$b")" >&2; done
+printf '  %-14s %10s\n' "$LABEL" "$(stat -c %s "$BOOTSTRAP")" >&2
+
+V1="$RIG_DIR/events/apigw-rest-v1-get-hello.json"
+V2="$RIG_DIR/events/apigw-http-v2-get-hello.json"
+X="$RIG_DIR/events/expect/hello-42.json"
+problems=0
+rig() {
+  "$R/lambda-rig" --quiet --cold-runs "$COLD" --warm "$WARM" --warmup "$WARMUP" \
+    --expect "$X" --json-out "$out" "$@" >/dev/null \
+    || { echo "  run reported problems: $*" >&2; problems=$((problems + 1)); }
+}
+for round in $(seq 1 "$ROUNDS"); do
+  echo "round $round/$ROUNDS (loadavg $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+  for ev in "$V1" "$V2"; do
+    if [ "$ev" = "$V2" ]; then shape=v2; else shape=v1; fi
+    for peer in $PEERS; do
+      case "$peer" in
+        # raw-runtime deserialises one concrete type; it is told which one.
+        raw-runtime) rig --label raw-runtime --env RAW_RUNTIME_EVENT=$shape --event "$ev" "$R/raw-runtime" ;;
+        # lambda_http would route "/prod/hello/42" for a REST event with stage "prod".
+        axum-hello) rig --label axum-hello --env AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH=true --event "$ev" "$R/axum-hello" ;;
+        *) rig --label "$peer" --event "$ev" "$R/$peer" ;;
+      esac
+    done
+    # Lambada needs no variable: it routes REST events by their `resource`.
+    rig --label "$LABEL" --event "$ev" "$BOOTSTRAP"
+  done
+done
+echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$here/results/$stamp.meta" >&2
+echo
+"$R/lambda-rig" report "$out"
+echo
+echo "results: ${out#"$workspace"/}"
+if [ "$problems" != 0 ]; then
+  echo "$problems run(s) reported problems" >&2
+  exit 1
+fi

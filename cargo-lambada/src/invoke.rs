@@ -1,0 +1,311 @@
+//! `cargo lambada invoke`: one event through the Runtime API emulator to the
+//! real `bootstrap`, and its response printed.
+//!
+//! The event is a file (`--event`), one of the examples shipped in this
+//! binary (`--example`, no network needed), an HTTP request built like
+//! `serve` builds them (`--get`, `--post --data`, in any `--format`), an SNS
+//! notification around a message (`--sns`), or a scheduled event
+//! (`--schedule`).
+
+use std::io::Read as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use http::Method;
+
+use crate::config::{self, Settings};
+use crate::emulator::{self, Reply, Sandbox, ids};
+use crate::serve::{self, Format, gateway};
+
+/// The example events shipped in the binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Example {
+    /// API Gateway REST API (payload 1.0): GET /helloworld/5.
+    Rest,
+    /// API Gateway HTTP API (payload 2.0): GET /helloworld/5.
+    Http,
+    /// Lambda function URL: GET /helloworld/5.
+    Url,
+    /// Application Load Balancer: GET /helloworld/5.
+    Alb,
+    /// An SNS notification.
+    Sns,
+    /// An SQS message batch.
+    Sqs,
+    /// An S3 `ObjectCreated:Put` notification.
+    S3,
+    /// An EventBridge scheduled event.
+    Schedule,
+}
+
+impl Example {
+    /// The event's JSON.
+    pub fn json(self) -> &'static str {
+        match self {
+            Example::Rest => include_str!("../events/apigw-rest.json"),
+            Example::Http => include_str!("../events/apigw-http.json"),
+            Example::Url => include_str!("../events/function-url.json"),
+            Example::Alb => include_str!("../events/alb.json"),
+            Example::Sns => include_str!("../events/sns.json"),
+            Example::Sqs => include_str!("../events/sqs.json"),
+            Example::S3 => include_str!("../events/s3.json"),
+            Example::Schedule => include_str!("../events/schedule.json"),
+        }
+    }
+}
+
+/// Arguments of `invoke`.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true)))]
+pub struct InvokeArgs {
+    #[command(flatten)]
+    pub settings: Settings,
+    /// Send this event file (`-` reads standard input).
+    #[arg(long, value_name = "FILE", group = "source")]
+    pub event: Option<PathBuf>,
+    /// Send one of the example events shipped with cargo-lambada.
+    #[arg(long, value_enum, value_name = "NAME", group = "source")]
+    pub example: Option<Example>,
+    /// Send a GET request for this path (and query) as an HTTP event.
+    #[arg(long, value_name = "PATH", group = "source")]
+    pub get: Option<String>,
+    /// Send a POST request for this path as an HTTP event (body: --data).
+    #[arg(long, value_name = "PATH", group = "source")]
+    pub post: Option<String>,
+    /// The body of --post: JSON (sent as application/json unless -H says
+    /// otherwise), or @FILE.
+    #[arg(long, value_name = "JSON", requires = "post")]
+    pub data: Option<String>,
+    /// A header of --get / --post (`-H 'Name: value'`, repeatable).
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The event format of --get / --post.
+    #[arg(long, value_enum, default_value = "rest")]
+    pub format: Format,
+    /// Send an SNS notification whose message is this file's content (`-`
+    /// reads standard input).
+    #[arg(long, value_name = "FILE", group = "source")]
+    pub sns: Option<PathBuf>,
+    /// Send an EventBridge scheduled event from this rule.
+    #[arg(long, value_name = "RULE", group = "source", num_args = 0..=1, default_missing_value = "lambada-schedule")]
+    pub schedule: Option<String>,
+    /// Print the response payload as received instead of pretty JSON.
+    #[arg(long)]
+    pub raw: bool,
+    /// Build with the release profile.
+    #[arg(long)]
+    pub release: bool,
+}
+
+fn read_input(path: &PathBuf) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        Ok(buf)
+    } else {
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()).into())
+    }
+}
+
+fn parse_header(h: &str) -> Result<(String, String), String> {
+    let (name, value) = h
+        .split_once(':')
+        .ok_or_else(|| format!("expected `Name: value`, got `{h}`"))?;
+    let name = name.trim().to_ascii_lowercase();
+    if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Err(format!("`{name}` is not a valid header name"));
+    }
+    Ok((name, value.trim().to_owned()))
+}
+
+/// The SNS notification carrying `message`.
+pub fn sns_event(message: &str, region: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(Example::Sns.json()).unwrap_or_default();
+    let topic = format!("arn:aws:sns:{region}:123456789012:lambada-topic");
+    if let Some(sns) = v.pointer_mut("/Records/0/Sns") {
+        sns["Message"] = message.into();
+        sns["MessageId"] = ids::request_id().into();
+        sns["Timestamp"] = ids::iso_time(ids::now_ms()).into();
+        sns["TopicArn"] = topic.clone().into();
+    }
+    if let Some(r) = v.pointer_mut("/Records/0") {
+        r["EventSubscriptionArn"] = format!("{topic}:{}", ids::request_id()).into();
+    }
+    v
+}
+
+/// The scheduled event of `rule`.
+pub fn schedule_event(rule: &str, region: &str) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_str(Example::Schedule.json()).unwrap_or_default();
+    v["id"] = ids::request_id().into();
+    v["time"] = ids::iso_time(ids::now_ms()).into();
+    v["region"] = region.into();
+    v["resources"] =
+        serde_json::json!([format!("arn:aws:events:{region}:123456789012:rule/{rule}")]);
+    v
+}
+
+/// `cargo lambada invoke`.
+pub async fn run(args: InvokeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    for h in &args.headers {
+        parse_header(h)?;
+    }
+    if args.data.is_some() && args.post.is_none() {
+        return Err("--data goes with --post".into());
+    }
+    let cfg = config::load(&args.settings)?;
+    let local = emulator::local_dir(&cfg.artifact_dir());
+    let result = invoke(&args, &cfg, &local).await;
+    let _ = std::fs::remove_dir_all(&local);
+    result
+}
+
+async fn invoke(
+    args: &InvokeArgs,
+    cfg: &config::Config,
+    local: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    // Read the inputs before the build, so a typo fails fast.
+    let input = match (&args.event, &args.sns) {
+        (Some(p), _) | (None, Some(p)) => Some(read_input(p)?),
+        _ => None,
+    };
+    let build = serve::build_local(cfg, args.release, true, local).await?;
+    let function = serve::function(cfg, build.bootstrap.clone());
+    let event: Vec<u8> = if let Some(e) = args.example {
+        e.json().as_bytes().to_vec()
+    } else if let (Some(bytes), Some(_)) = (&input, &args.event) {
+        serde_json::from_slice::<serde_json::Value>(bytes)
+            .map_err(|e| format!("the event is not JSON: {e}"))?;
+        bytes.clone()
+    } else if let (Some(bytes), Some(_)) = (&input, &args.sns) {
+        serde_json::to_vec(&sns_event(
+            &String::from_utf8_lossy(bytes),
+            &function.region,
+        ))?
+    } else if let Some(rule) = &args.schedule {
+        serde_json::to_vec(&schedule_event(rule, &function.region))?
+    } else {
+        let (method, uri) =
+            match (&args.get, &args.post) {
+                (Some(p), _) => (Method::GET, p.clone()),
+                (None, Some(p)) => (Method::POST, p.clone()),
+                _ => return Err(
+                    "nothing to send: use --event, --example, --get, --post, --sns or --schedule"
+                        .into(),
+                ),
+            };
+        if !uri.starts_with('/') {
+            return Err(format!("the path must start with `/`, got `{uri}`").into());
+        }
+        let mut headers: Vec<(String, String)> = args
+            .headers
+            .iter()
+            .map(|h| parse_header(h))
+            .collect::<Result<_, _>>()?;
+        let body = match &args.data {
+            None => Bytes::new(),
+            Some(d) => match d.strip_prefix('@') {
+                Some(file) => Bytes::from(read_input(&PathBuf::from(file))?),
+                None => Bytes::from(d.clone()),
+            },
+        };
+        if !body.is_empty() && !headers.iter().any(|(k, _)| k == "content-type") {
+            headers.push(("content-type".into(), "application/json".into()));
+        }
+        if !headers.iter().any(|(k, _)| k == "user-agent") {
+            headers.push((
+                "user-agent".into(),
+                format!("cargo-lambada/{}", env!("CARGO_PKG_VERSION")),
+            ));
+        }
+        let source_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        gateway::add_forwarding_headers(&mut headers, source_ip, 443);
+        let incoming = gateway::Incoming {
+            method,
+            uri,
+            headers,
+            body,
+            source_ip,
+        };
+        let router = gateway::Router::new(&build.manifest.routes);
+        gateway::event(args.format.kind(), &cfg.stage, &router, &incoming)
+    };
+
+    let mut sandbox = Sandbox::start(&function, 1).await?;
+    let outcome = sandbox.invoke(Bytes::from(event)).await;
+    sandbox.stop().await;
+    match outcome? {
+        Reply::Response(payload) => {
+            print_payload(&payload, args.raw);
+            Ok(())
+        }
+        Reply::Error(e) => {
+            print_payload(&e.body, args.raw);
+            Err(format!(
+                "the function returned an error: {}: {}",
+                e.error_type,
+                e.message()
+            )
+            .into())
+        }
+    }
+}
+
+fn print_payload(payload: &[u8], raw: bool) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let pretty = (!raw)
+        .then(|| serde_json::from_slice::<serde_json::Value>(payload).ok())
+        .flatten()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok());
+    let _ = match pretty {
+        Some(p) => writeln!(out, "{p}"),
+        None => out.write_all(payload).and_then(|()| writeln!(out)),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_examples_are_json() {
+        use clap::ValueEnum as _;
+        for e in Example::value_variants() {
+            let v: serde_json::Value =
+                serde_json::from_str(e.json()).unwrap_or_else(|err| panic!("{e:?}: {err}"));
+            assert!(v.is_object(), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn generated_events() {
+        let v = sns_event("hi", "eu-west-1");
+        assert_eq!(v["Records"][0]["Sns"]["Message"], "hi");
+        assert_eq!(
+            v["Records"][0]["Sns"]["TopicArn"],
+            "arn:aws:sns:eu-west-1:123456789012:lambada-topic"
+        );
+        let v = schedule_event("nightly", "eu-west-1");
+        assert_eq!(
+            v["resources"][0],
+            "arn:aws:events:eu-west-1:123456789012:rule/nightly"
+        );
+        assert_eq!(v["detail-type"], "Scheduled Event");
+    }
+
+    #[test]
+    fn headers() {
+        assert_eq!(
+            parse_header("X-Api-Key: abc ").unwrap(),
+            ("x-api-key".into(), "abc".into())
+        );
+        assert!(parse_header("nocolon").is_err());
+        assert!(parse_header("bad name: x").is_err());
+    }
+}

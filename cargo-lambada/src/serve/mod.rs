@@ -1,0 +1,447 @@
+//! `cargo lambada serve`: the app on localhost, through the real `bootstrap`
+//! and the Lambda Runtime API emulator.
+//!
+//! Each HTTP request becomes an event in the format the app is deployed
+//! behind (`--format`, REST API v1 by default) with a fresh request context,
+//! goes to an idle bootstrap of the [`Pool`], and the response payload is
+//! turned back into HTTP. The source tree is watched; a change rebuilds the
+//! binary and swaps in a new pool while the port stays open (requests that
+//! arrive meanwhile wait for the new build).
+
+pub mod gateway;
+mod watch;
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch as state;
+
+use crate::build::{self, BuildError};
+use crate::config::{self, Config, ConfigError, Settings};
+use crate::emulator::{self, Function, Pool};
+use crate::manifest::{self, Manifest, ManifestError};
+pub use gateway::Format;
+
+/// Lambda's limit on a synchronous request payload; API Gateway refuses
+/// larger bodies before the function sees them.
+const MAX_REQUEST_BODY: usize = 6 * 1024 * 1024;
+
+/// Arguments of `serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub settings: Settings,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1", value_name = "IP")]
+    pub host: IpAddr,
+    /// The port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+    /// The event format the function receives: what it is deployed behind.
+    #[arg(long, value_enum, default_value = "rest")]
+    pub format: Format,
+    /// The most bootstrap processes running at once (concurrent requests
+    /// beyond it wait).
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Do not watch the sources, rebuild and restart on change.
+    #[arg(long)]
+    pub no_reload: bool,
+    /// Build with the release profile.
+    #[arg(long)]
+    pub release: bool,
+}
+
+/// Errors of `serve` and `invoke` before anything is served.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("cannot put the bootstrap in {path}: {source}")]
+    Install {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A build of the app, ready to run locally.
+#[derive(Debug)]
+pub struct Build {
+    /// The installed `bootstrap`.
+    pub bootstrap: PathBuf,
+    /// Its route table.
+    pub manifest: Manifest,
+}
+
+/// Builds the configured binary for this machine, installs it as
+/// `dir/bootstrap` and reads its route table.
+pub async fn build_local(
+    cfg: &Config,
+    release: bool,
+    quiet: bool,
+    dir: &Path,
+) -> Result<Build, ServeError> {
+    let mut cfg = cfg.clone();
+    cfg.target = None; // it runs here
+    let (binary, _) = build::compile(&cfg, release, quiet).await?;
+    let bootstrap =
+        emulator::install_bootstrap(&binary, dir).map_err(|source| ServeError::Install {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    let manifest = manifest::read(&bootstrap).await?;
+    Ok(Build {
+        bootstrap,
+        manifest,
+    })
+}
+
+/// The function as Lambda would run it, from the configuration.
+pub fn function(cfg: &Config, bootstrap: PathBuf) -> Function {
+    let region = cfg
+        .region
+        .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "us-east-1".into());
+    Function {
+        name: cfg.function.clone(),
+        bootstrap,
+        cwd: cfg.project.package_dir.clone(),
+        memory_mb: cfg.memory,
+        timeout: std::time::Duration::from_secs(u64::try_from(cfg.timeout).unwrap_or(30)),
+        region,
+        environment: cfg
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}
+
+/// One build being served: its pool of bootstraps and its routes.
+#[derive(Debug)]
+struct Generation {
+    pool: Pool,
+    router: gateway::Router,
+    manifest: Manifest,
+    dir: PathBuf,
+}
+
+impl Drop for Generation {
+    fn drop(&mut self) {
+        // Its processes are killed as the pool drops; the code goes too.
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Phase {
+    Building,
+    Ready(Arc<Generation>),
+}
+
+#[derive(Debug)]
+struct Shared {
+    phase: state::Sender<Phase>,
+    format: Format,
+    stage: String,
+    port: u16,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Options {
+    release: bool,
+    concurrency: usize,
+}
+
+async fn generation(cfg: &Config, opts: &Options, dir: PathBuf) -> Result<Generation, ServeError> {
+    let build = build_local(cfg, opts.release, false, &dir).await?;
+    let pool = Pool::new(function(cfg, build.bootstrap), opts.concurrency);
+    Ok(Generation {
+        pool,
+        router: gateway::Router::new(&build.manifest.routes),
+        manifest: build.manifest,
+        dir,
+    })
+}
+
+fn warm(generation: Arc<Generation>) {
+    tokio::spawn(async move {
+        if let Err(e) = generation.pool.warm().await {
+            eprintln!("lambada: {e}");
+            eprintln!("lambada: requests will retry the init (and show this error)");
+        }
+    });
+}
+
+/// `cargo lambada serve`.
+pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let cfg = config::load(&args.settings)?;
+    let opts = Options {
+        release: args.release,
+        concurrency: usize::from(args.concurrency),
+    };
+    let local = emulator::local_dir(&cfg.artifact_dir());
+    let result = serve(&cfg, &args, &opts, &local).await;
+    let _ = std::fs::remove_dir_all(&local);
+    result
+}
+
+async fn serve(
+    cfg: &Config,
+    args: &ServeArgs,
+    opts: &Options,
+    local: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let first = Arc::new(generation(cfg, opts, local.join("gen-1")).await?);
+    let addr = SocketAddr::new(args.host, args.port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let bound = listener.local_addr()?;
+    println!();
+    manifest::print_table(&first.manifest);
+    println!();
+    println!(
+        "Serving `{}` on http://{bound} ({}, stage {}, up to {} bootstrap{})",
+        cfg.function,
+        args.format.describe(),
+        cfg.stage,
+        opts.concurrency,
+        if opts.concurrency == 1 { "" } else { "s" }
+    );
+    let (phase, _) = state::channel(Phase::Ready(first.clone()));
+    let shared = Arc::new(Shared {
+        phase,
+        format: args.format,
+        stage: cfg.stage.clone(),
+        port: bound.port(),
+    });
+    warm(first);
+
+    if !args.no_reload {
+        let w = watch_set(cfg).await;
+        let roots = w
+            .roots
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let changes = watch::spawn(w).await;
+        println!("Watching {roots} for changes (--no-reload to turn off)");
+        tokio::spawn(reload(
+            shared.clone(),
+            cfg.clone(),
+            *opts,
+            local.to_path_buf(),
+            changes,
+        ));
+    }
+
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            conn = listener.accept() => {
+                let (stream, peer) = match conn {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("lambada: accept failed: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| handle(shared.clone(), peer, req));
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    eprintln!("lambada: stopping");
+    let current = shared.phase.send_replace(Phase::Building);
+    if let Phase::Ready(g) = current {
+        g.pool.shutdown().await;
+    }
+    Ok(())
+}
+
+/// The package's directory and those of its path dependencies (a library
+/// crate of the workspace, or a local checkout of lambada-runtime).
+async fn watch_set(cfg: &Config) -> watch::Watch {
+    let manifest_path = cfg.project.manifest_path.clone();
+    let package = cfg.project.package.clone();
+    let mut roots = vec![watch::canonical(&cfg.project.package_dir)];
+    let deps = tokio::task::spawn_blocking(move || {
+        let meta = cargo_metadata::MetadataCommand::new()
+            .manifest_path(manifest_path)
+            .no_deps()
+            .exec()
+            .ok()?;
+        let pkg = meta.packages.iter().find(|p| p.name.as_str() == package)?;
+        Some(
+            pkg.dependencies
+                .iter()
+                .filter_map(|d| d.path.clone())
+                .map(PathBuf::from)
+                .collect::<Vec<_>>(),
+        )
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_default();
+    for d in deps {
+        let d = watch::canonical(&d);
+        if !roots.iter().any(|r| d.starts_with(r)) {
+            roots.push(d);
+        }
+    }
+    watch::Watch {
+        roots,
+        exclude: vec![watch::canonical(&cfg.project.target_dir)],
+    }
+}
+
+async fn reload(
+    shared: Arc<Shared>,
+    cfg: Config,
+    opts: Options,
+    local: PathBuf,
+    mut changes: tokio::sync::mpsc::Receiver<()>,
+) {
+    let mut n = 1;
+    while changes.recv().await.is_some() {
+        n += 1;
+        eprintln!("lambada: change detected: rebuilding (requests wait)");
+        let previous = shared.phase.send_replace(Phase::Building);
+        match generation(&cfg, &opts, local.join(format!("gen-{n}"))).await {
+            Ok(g) => {
+                let g = Arc::new(g);
+                let routes_changed = match &previous {
+                    Phase::Ready(p) => p.manifest.routes != g.manifest.routes,
+                    Phase::Building => true,
+                };
+                if routes_changed {
+                    println!();
+                    manifest::print_table(&g.manifest);
+                    println!();
+                }
+                shared.phase.send_replace(Phase::Ready(g.clone()));
+                if let Phase::Ready(p) = previous {
+                    p.pool.shutdown().await;
+                }
+                eprintln!("lambada: rebuilt; serving the new build");
+                warm(g);
+            }
+            Err(e) => {
+                eprintln!("lambada: rebuild failed: {e}");
+                eprintln!(
+                    "lambada: still serving the previous build; fix the error and save again"
+                );
+                shared.phase.send_replace(previous);
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    req: http::Request<Incoming>,
+) -> Result<http::Response<Full<Bytes>>, Infallible> {
+    let started = Instant::now();
+    let (head, body) = req.into_parts();
+    let uri = head
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
+    let (res, note) = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+        Err(_) => (gateway::too_large(), None),
+        Ok(body) => {
+            let mut phase = shared.phase.subscribe();
+            let generation = match phase
+                .wait_for(|p| matches!(p, Phase::Ready(_)))
+                .await
+                .as_deref()
+            {
+                Ok(Phase::Ready(g)) => Some(g.clone()),
+                _ => None,
+            };
+            match generation {
+                None => {
+                    let fault = emulator::Fault::Spawn("the server is stopping".into());
+                    gateway::response(shared.format.kind(), Err(fault))
+                }
+                Some(g) => {
+                    let mut headers = gateway::header_pairs(&head.headers);
+                    gateway::add_forwarding_headers(&mut headers, peer.ip(), shared.port);
+                    let incoming = gateway::Incoming {
+                        method: head.method.clone(),
+                        uri: uri.clone(),
+                        headers,
+                        body: body.to_bytes(),
+                        source_ip: peer.ip(),
+                    };
+                    let kind = shared.format.kind();
+                    let event = gateway::event(kind, &shared.stage, &g.router, &incoming);
+                    gateway::response(kind, g.pool.invoke(Bytes::from(event)).await)
+                }
+            }
+        }
+    };
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let note = note.map(|n| format!(": {n}")).unwrap_or_default();
+    eprintln!(
+        "lambada: {} {uri} -> {} ({ms:.1} ms){note}",
+        head.method,
+        res.status().as_u16()
+    );
+    Ok(res.map(Full::new))
+}

@@ -1,0 +1,724 @@
+//! `cargo lambada deploy | remove | package` against a real AWS API server:
+//! moto in server mode on a loopback port, started here and stopped by PID.
+//! What deploy created is read back through the AWS SDK; what it sent is
+//! counted from moto's own request recording, not from our report.
+//!
+//! Needs `moto_server`, `openapi-spec-validator` and `cfn-lint` on PATH
+//! (`./scripts/test` installs them with pip).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const CLI: &str = env!("CARGO_BIN_EXE_cargo-lambada");
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Builds run by the CLI under test use their own target directory: the
+/// outer `cargo test` holds the workspace's build lock.
+fn fixture_target() -> PathBuf {
+    workspace().join("target").join("lambada-test-builds")
+}
+
+fn need(tool: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "`{tool}` is not installed: run ./scripts/test, which installs it with pip"
+    );
+}
+
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        need("moto_server");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_ENABLE_RECORDING", "True")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto = Moto { child, port };
+        let start = Instant::now();
+        while moto.http("GET", "/moto-api/reset-auth").is_none() && moto.http("GET", "/").is_none()
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "moto_server did not answer within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A tiny HTTP/1.0 client for moto's own API (no extra dependency).
+    fn http(&self, method: &str, path: &str) -> Option<String> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        write!(
+            s,
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+        )
+        .ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        let (head, body) = out.split_once("\r\n\r\n")?;
+        head.starts_with("HTTP/1.").then(|| body.to_owned())
+    }
+
+    fn start_recording(&self) {
+        self.http("POST", "/moto-api/recorder/reset-recording")
+            .expect("moto recorder reset");
+        self.http("POST", "/moto-api/recorder/start-recording")
+            .expect("moto recorder start");
+    }
+
+    /// (operation, is_write) for every request moto received since
+    /// `start_recording`.
+    fn recorded(&self) -> Vec<(String, bool)> {
+        let text = self
+            .http("GET", "/moto-api/recorder/download-recording")
+            .expect("moto recording");
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).expect("recording line is JSON");
+                let method = v["method"].as_str().unwrap_or("").to_owned();
+                let url = v["url"].as_str().unwrap_or("").to_owned();
+                let raw = v["body"].as_str().unwrap_or("");
+                let body = if v["body_encoded"].as_bool().unwrap_or(false) {
+                    use base64::Engine as _;
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(raw)
+                        .unwrap_or_default();
+                    String::from_utf8_lossy(&bytes).into_owned()
+                } else {
+                    raw.to_owned()
+                };
+                // IAM speaks the query protocol: every call is a POST naming its action.
+                if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+                    let read = ["Get", "List", "Describe"]
+                        .iter()
+                        .any(|p| action.starts_with(p));
+                    return (format!("{method} {action}"), !read);
+                }
+                let write = !matches!(method.as_str(), "GET" | "HEAD");
+                (format!("{method} {url}"), write)
+            })
+            .filter(|(op, _)| !op.contains("/moto-api/"))
+            .collect()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cli(moto: &Moto, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(CLI)
+        .arg("lambada")
+        .args(args)
+        .args(["--endpoint-url", &moto.url()])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env("CARGO_TARGET_DIR", fixture_target())
+        .output()
+        .expect("cargo-lambada runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn deploy_json(moto: &Moto, args: &[&str]) -> Value {
+    let mut all = vec!["deploy", "--debug", "--json"];
+    all.extend_from_slice(args);
+    let (ok, stdout, stderr) = cli(moto, &all);
+    assert!(ok, "deploy failed:\n{stderr}");
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("deploy --json printed no JSON ({e}):\n{stdout}\n{stderr}"))
+}
+
+async fn sdk(moto: &Moto) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto.url())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await
+}
+
+/// (path, method, integration type, integration http method, uri) of every
+/// method of the API.
+async fn api_table(
+    apigw: &aws_sdk_apigateway::Client,
+    api: &str,
+) -> Vec<(String, String, String, String, String)> {
+    let res = apigw
+        .get_resources()
+        .rest_api_id(api)
+        .limit(500)
+        .embed("methods")
+        .send()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for r in res.items() {
+        for m in r
+            .resource_methods()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
+            let i = apigw
+                .get_integration()
+                .rest_api_id(api)
+                .resource_id(r.id().unwrap())
+                .http_method(&m)
+                .send()
+                .await
+                .unwrap();
+            out.push((
+                r.path().unwrap_or_default().to_owned(),
+                m,
+                i.r#type()
+                    .map(|t| t.as_str().to_owned())
+                    .unwrap_or_default(),
+                i.http_method().unwrap_or_default().to_owned(),
+                i.uri().unwrap_or_default().to_owned(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn sha256_b64(path: &Path) -> String {
+    use base64::Engine as _;
+    use sha2::Digest;
+    base64::engine::general_purpose::STANDARD
+        .encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_read_back_redeploy_and_remove_helloworld() {
+    let moto = Moto::start();
+    let manifest = workspace().join("examples/helloworld/Cargo.toml");
+    let manifest = manifest.to_str().unwrap();
+    let bucket = "lambada-test-helloworld";
+
+    moto.start_recording();
+    let first = deploy_json(
+        &moto,
+        &[
+            "--manifest-path",
+            manifest,
+            "--bucket",
+            bucket,
+            "--memory",
+            "256",
+            "--timeout",
+            "15",
+        ],
+    );
+    let calls = moto.recorded();
+    assert!(
+        calls.len() <= 12,
+        "{} calls from scratch: {calls:#?}",
+        calls.len()
+    );
+    assert_eq!(
+        calls.len(),
+        first["calls"].as_array().unwrap().len(),
+        "our report matches what moto saw"
+    );
+
+    let conf = sdk(&moto).await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let apigw = aws_sdk_apigateway::Client::new(&conf);
+
+    // The object in S3 is the zip, byte for byte.
+    let zip = fixture_target().join("lambada/helloworld/bootstrap.zip");
+    let objects = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
+    assert_eq!(objects.contents().len(), 1);
+    let key = objects.contents()[0].key().unwrap().to_owned();
+    let body = s3
+        .get_object()
+        .bucket(bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    assert_eq!(body.as_ref(), std::fs::read(&zip).unwrap().as_slice());
+
+    // The function.
+    let f = lambda
+        .get_function()
+        .function_name("helloworld")
+        .send()
+        .await
+        .unwrap();
+    let c = f.configuration().unwrap();
+    assert_eq!(c.runtime().map(|r| r.as_str()), Some("provided.al2023"));
+    assert_eq!(c.handler(), Some("bootstrap"));
+    assert_eq!((c.memory_size(), c.timeout()), (Some(256), Some(15)));
+    assert_eq!(c.code_sha256(), Some(sha256_b64(&zip).as_str()));
+    let function_arn = c.function_arn().unwrap().to_owned();
+
+    // The REST API equals the route table exactly.
+    let api = first["api_id"].as_str().unwrap().to_owned();
+    let uri = format!(
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+    );
+    let expected: Vec<_> = [
+        ("/agent", "GET"),
+        ("/greet", "GET"),
+        ("/helloworld/{id}", "GET"),
+        ("/items", "POST"),
+        ("/items/{sku}", "GET"),
+        ("/old-home", "GET"),
+    ]
+    .iter()
+    .map(|(p, m)| {
+        (
+            p.to_string(),
+            m.to_string(),
+            "AWS_PROXY".to_owned(),
+            "POST".to_owned(),
+            uri.clone(),
+        )
+    })
+    .collect();
+    assert_eq!(api_table(&apigw, &api).await, expected);
+    // The stage's deployment exists.
+    let stage = apigw
+        .get_stage()
+        .rest_api_id(&api)
+        .stage_name("prod")
+        .send()
+        .await
+        .unwrap();
+    let dep = stage.deployment_id().expect("stage has a deployment");
+    apigw
+        .get_deployment()
+        .rest_api_id(&api)
+        .deployment_id(dep)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        first["url"],
+        format!("https://{api}.execute-api.us-east-1.amazonaws.com/prod/")
+    );
+    // The permission is scoped to this API and stage, never `*`.
+    let policy: Value = serde_json::from_str(
+        lambda
+            .get_policy()
+            .function_name("helloworld")
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap(),
+    )
+    .unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(
+        statements[0]["Condition"]["ArnLike"]["AWS:SourceArn"],
+        format!("arn:aws:execute-api:us-east-1:123456789012:{api}/prod/*/*")
+    );
+    assert_eq!(
+        statements[0]["Principal"]["Service"],
+        "apigateway.amazonaws.com"
+    );
+
+    // Redeploy, nothing changed: reads only, at most six.
+    moto.start_recording();
+    let again = deploy_json(
+        &moto,
+        &[
+            "--manifest-path",
+            manifest,
+            "--bucket",
+            bucket,
+            "--memory",
+            "256",
+            "--timeout",
+            "15",
+        ],
+    );
+    let calls = moto.recorded();
+    assert!(
+        calls.iter().all(|(_, w)| !w),
+        "a no-op deploy wrote: {calls:#?}"
+    );
+    assert!(calls.len() <= 6, "{} reads: {calls:#?}", calls.len());
+    assert_eq!(again["up_to_date"], true);
+
+    // A configuration change: one update, nothing else written.
+    moto.start_recording();
+    let changed = deploy_json(
+        &moto,
+        &[
+            "--manifest-path",
+            manifest,
+            "--bucket",
+            bucket,
+            "--memory",
+            "512",
+            "--timeout",
+            "15",
+        ],
+    );
+    let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, w)| *w).collect();
+    assert_eq!(writes.len(), 1, "{writes:#?}");
+    assert_eq!(changed["changes"][0]["detail"], "memory Some(256) → 512");
+
+    // Dry run of another change: a plan, no write.
+    moto.start_recording();
+    let (ok, stdout, stderr) = cli(
+        &moto,
+        &[
+            "deploy",
+            "--debug",
+            "--dry-run",
+            "--manifest-path",
+            manifest,
+            "--bucket",
+            bucket,
+            "--memory",
+            "1024",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("would update") && stderr.contains("memory"),
+        "{stderr}"
+    );
+    assert!(stdout.contains(&api));
+    assert!(moto.recorded().iter().all(|(_, w)| !w));
+
+    // Remove: everything deploy made is gone.
+    let (ok, _, stderr) = cli(
+        &moto,
+        &["remove", "--manifest-path", manifest, "--bucket", bucket],
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        lambda
+            .get_function()
+            .function_name("helloworld")
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(
+        apigw
+            .get_rest_apis()
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .is_empty()
+    );
+    assert!(
+        s3.list_objects_v2()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap()
+            .contents()
+            .is_empty()
+    );
+    let iam = aws_sdk_iam::Client::new(&conf);
+    assert!(
+        iam.get_role()
+            .role_name("lambada-helloworld")
+            .send()
+            .await
+            .is_err()
+    );
+    // And a second remove finds nothing.
+    let (ok, _, stderr) = cli(
+        &moto,
+        &["remove", "--manifest-path", manifest, "--bucket", bucket],
+    );
+    assert!(ok && stderr.contains("nothing to remove"), "{stderr}");
+}
+
+#[test]
+fn missing_bucket_stops_before_any_call() {
+    let moto = Moto::start();
+    moto.start_recording();
+    let dir = tempfile::tempdir().unwrap();
+    let project = write_fixture(dir.path(), 2, false, None);
+    let (ok, _, stderr) = cli(
+        &moto,
+        &[
+            "deploy",
+            "--debug",
+            "--manifest-path",
+            project.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("missing setting `bucket`") && stderr.contains("LAMBADA_BUCKET"),
+        "{stderr}"
+    );
+    assert!(
+        moto.recorded().is_empty(),
+        "no AWS call before the settings are complete"
+    );
+}
+
+/// Writes a Lambada project with `n` routes `GET /r{i}/<x>` (the last one
+/// renamed when `renamed`).
+fn write_fixture(dir: &Path, n: usize, renamed: bool, bucket: Option<&str>) -> PathBuf {
+    let runtime = workspace().join("lambada-runtime");
+    let meta = bucket
+        .map(|b| format!("\n[package.metadata.lambada]\nbucket = \"{b}\"\n"))
+        .unwrap_or_default();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"many-routes\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n{meta}\n[dependencies]\nlambada = {{ package = \"lambada-runtime\", path = {:?} }}\n\n[workspace]\n",
+            runtime.display().to_string()
+        ),
+    )
+    .unwrap();
+    // The workspace's lock file: the same versions, already built.
+    std::fs::copy(workspace().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let mut src = String::from("use lambada::prelude::*;\n\n");
+    let mut names = Vec::new();
+    for i in 0..n {
+        let path = if renamed && i + 1 == n {
+            "/renamed/<x>".to_owned()
+        } else {
+            format!("/r{i}/<x>")
+        };
+        src.push_str(&format!("#[get(\"{path}\")]\nasync fn r{i}(x: &str) -> String {{\n    format!(\"{i}: {{x}}\")\n}}\n\n"));
+        names.push(format!("r{i}"));
+    }
+    src.push_str(&format!(
+        "#[lambada::main]\nasync fn main() -> Result<(), lambada::Error> {{\n    lambada::run(routes![{}]).await\n}}\n",
+        names.join(", ")
+    ));
+    std::fs::write(dir.join("src/main.rs"), src).unwrap();
+    dir.join("Cargo.toml")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hundred_routes_route_change_and_interrupted_deploy() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let project = write_fixture(dir.path(), 100, false, Some("many-routes-code"));
+    let manifest = project.to_str().unwrap();
+
+    moto.start_recording();
+    let first = deploy_json(&moto, &["--manifest-path", manifest]);
+    let scratch = moto.recorded();
+    assert!(
+        scratch.len() <= 12,
+        "{} calls for 100 routes: {scratch:#?}",
+        scratch.len()
+    );
+    eprintln!(
+        "100 routes from scratch: {} calls ({} writes)",
+        scratch.len(),
+        scratch.iter().filter(|c| c.1).count()
+    );
+
+    moto.start_recording();
+    deploy_json(&moto, &["--manifest-path", manifest]);
+    let noop = moto.recorded();
+    assert!(noop.len() <= 6 && noop.iter().all(|c| !c.1), "{noop:#?}");
+    eprintln!(
+        "100 routes, no-op redeploy: {} calls, all reads",
+        noop.len()
+    );
+
+    let conf = sdk(&moto).await;
+    let apigw = aws_sdk_apigateway::Client::new(&conf);
+    let api = first["api_id"].as_str().unwrap().to_owned();
+    let paths = |t: Vec<(String, String, String, String, String)>| {
+        t.into_iter().map(|r| r.0).collect::<Vec<_>>()
+    };
+    let before = paths(api_table(&apigw, &api).await);
+    assert_eq!(before.len(), 100);
+    assert!(before.contains(&"/r99/{x}".to_owned()));
+
+    // Change a route: the old one is gone, the new one there, same API.
+    write_fixture(dir.path(), 100, true, Some("many-routes-code"));
+    moto.start_recording();
+    let second = deploy_json(&moto, &["--manifest-path", manifest]);
+    assert_eq!(second["api_id"], first["api_id"]);
+    let after = paths(api_table(&apigw, &api).await);
+    assert_eq!(after.len(), 100);
+    assert!(
+        !after.contains(&"/r99/{x}".to_owned()),
+        "the removed route is gone"
+    );
+    assert!(after.contains(&"/renamed/{x}".to_owned()));
+    let ops: Vec<String> = moto
+        .recorded()
+        .into_iter()
+        .filter(|c| c.1)
+        .map(|c| c.0)
+        .collect();
+    assert!(
+        ops.iter().filter(|o| o.contains("/restapis/")).count() == 2,
+        "one PUT of the whole definition and one deployment: {ops:#?}"
+    );
+
+    // Kill a deploy part-way (after the function exists), then re-run: it
+    // converges to the same end state as an uninterrupted deploy.
+    write_fixture(dir.path(), 100, false, Some("many-routes-code"));
+    moto.start_recording();
+    let mut child = Command::new(CLI)
+        .args([
+            "lambada",
+            "deploy",
+            "--debug",
+            "--manifest-path",
+            manifest,
+            "--endpoint-url",
+            &moto.url(),
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("CARGO_TARGET_DIR", fixture_target())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        let seen = moto.recorded();
+        if seen.iter().any(|(op, w)| *w && op.contains("/functions/"))
+            || start.elapsed() > Duration::from_secs(300)
+        {
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let third = deploy_json(&moto, &["--manifest-path", manifest]);
+    assert_eq!(third["api_id"], first["api_id"]);
+    let converged = paths(api_table(&apigw, &api).await);
+    assert_eq!(
+        converged, before,
+        "after an interrupted deploy and a re-run, the API is the route table"
+    );
+    moto.start_recording();
+    let last = deploy_json(&moto, &["--manifest-path", manifest]);
+    assert_eq!(last["up_to_date"], true, "{last}");
+}
+
+#[test]
+fn package_validates_with_openapi_spec_validator_and_cfn_lint() {
+    need("openapi-spec-validator");
+    need("cfn-lint");
+    let out = tempfile::tempdir().unwrap();
+    let manifest = workspace().join("examples/helloworld/Cargo.toml");
+    let status = Command::new(CLI)
+        .args([
+            "lambada",
+            "package",
+            "--debug",
+            "--manifest-path",
+            manifest.to_str().unwrap(),
+            "--out",
+        ])
+        .arg(out.path())
+        .args(["--region", "us-east-1"])
+        .env("CARGO_TARGET_DIR", fixture_target())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("openapi.json")).unwrap()).unwrap();
+    let op = &doc["paths"]["/helloworld/{id}"]["get"];
+    assert_eq!(op["x-amazon-apigateway-integration"]["type"], "AWS_PROXY");
+    assert_eq!(op["x-amazon-apigateway-integration"]["httpMethod"], "POST");
+    assert!(
+        op["x-amazon-apigateway-integration"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with(":function:helloworld/invocations")
+    );
+    assert!(out.path().join("bootstrap.zip").exists());
+
+    let v = Command::new("openapi-spec-validator")
+        .arg(out.path().join("openapi.json"))
+        .output()
+        .unwrap();
+    assert!(
+        v.status.success(),
+        "openapi-spec-validator: {}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+    let l = Command::new("cfn-lint")
+        .arg(out.path().join("template.json"))
+        .output()
+        .unwrap();
+    assert!(
+        l.status.success(),
+        "cfn-lint: {}{}",
+        String::from_utf8_lossy(&l.stdout),
+        String::from_utf8_lossy(&l.stderr)
+    );
+}
