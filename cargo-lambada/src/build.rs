@@ -91,7 +91,7 @@ fn choose_target(cfg: &Config) -> Result<(Option<String>, bool), BuildError> {
         None => Ok((None, false)),
         Some(t) => {
             let base = t.split(".2.").next().unwrap_or(&t).to_owned();
-            if !installed_targets().iter().any(|i| *i == base) {
+            if !installed_targets().contains(&base) {
                 return Err(BuildError::MissingTarget {
                     target: base,
                     zig: if zig { "" } else { " (and install cargo-zigbuild to link for Amazon Linux's glibc)" },

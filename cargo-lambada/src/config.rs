@@ -309,15 +309,11 @@ fn load_layers(
     };
     let s: FileSettings = fig.extract().map_err(Box::new)?;
     let function = s.function.unwrap_or_else(|| project.bin.clone());
-    if let Some(m) = s.memory {
-        if !(128..=10240).contains(&m) {
-            return Err(ConfigError::Invalid { key: "memory", message: format!("{m} MB: Lambda allows 128 to 10240") });
-        }
+    if let Some(m) = s.memory.filter(|m| !(128..=10240).contains(m)) {
+        return Err(ConfigError::Invalid { key: "memory", message: format!("{m} MB: Lambda allows 128 to 10240") });
     }
-    if let Some(t) = s.timeout {
-        if !(1..=900).contains(&t) {
-            return Err(ConfigError::Invalid { key: "timeout", message: format!("{t} s: Lambda allows 1 to 900") });
-        }
+    if let Some(t) = s.timeout.filter(|t| !(1..=900).contains(t)) {
+        return Err(ConfigError::Invalid { key: "timeout", message: format!("{t} s: Lambda allows 1 to 900") });
     }
     Ok(Config {
         api_name: s.api_name.unwrap_or_else(|| function.clone()),
@@ -364,6 +360,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
 mod tests {
     use super::*;
 
