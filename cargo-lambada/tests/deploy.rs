@@ -43,6 +43,8 @@ fn need(tool: &str) {
 struct Moto {
     child: Child,
     port: u16,
+    /// moto writes its recording into its working directory.
+    _dir: tempfile::TempDir,
 }
 
 impl Moto {
@@ -53,14 +55,16 @@ impl Moto {
             .local_addr()
             .unwrap()
             .port();
+        let dir = tempfile::tempdir().unwrap();
         let child = Command::new("moto_server")
+            .current_dir(dir.path())
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ENABLE_RECORDING", "True")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("moto_server starts");
-        let moto = Moto { child, port };
+        let moto = Moto { child, port, _dir: dir };
         let start = Instant::now();
         while moto.http("GET", "/moto-api/reset-auth").is_none() && moto.http("GET", "/").is_none()
         {
