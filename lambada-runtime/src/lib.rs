@@ -80,6 +80,8 @@ pub use extract::{
     RawEvent, State,
 };
 pub use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+/// The `http` crate, re-exported so apps and tests need no extra dependency.
+pub use http;
 pub use lambada_macros::{
     HttpError, delete, get, head, main, options, patch, post, put, route, routes,
 };
