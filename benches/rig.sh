@@ -6,6 +6,7 @@
 #
 #   benches/rig.sh                        # build everything, 3 interleaved rounds
 #   benches/rig.sh path/to/bootstrap      # measure that binary instead of lambada-hello
+#   benches/rig.sh dyn=path/a static=path/b   # several bootstraps, LABEL=PATH each
 #   COLD=20 WARM=5000 WARMUP=200 ROUNDS=3 benches/rig.sh
 #   SKIP_BUILD=1 ROUNDS=1 benches/rig.sh  # re-measure without building
 #   PEERS="floor-c floor-std raw-runtime axum-hello" benches/rig.sh
@@ -17,7 +18,11 @@
 #   CARGO_TARGET_DIR  where lambada-hello is built (workspace [profile.release]:
 #                   lto, codegen-units=1, strip; unwinding, not panic=abort)
 #                                           [/tmp/bench-target]
-#   LABEL           report label of the bootstrap [lambada-hello]
+#                   The build is copied to $CARGO_TARGET_DIR/rig/lambada-hello
+#                   and measured from there: `cargo bench` also writes a
+#                   `release/lambada-hello`, built with the bench profile
+#                   (thin LTO), over the release one.
+#   LABEL           report label of the default bootstrap [lambada-hello]
 #   COLD WARM WARMUP ROUNDS   per run: COLD fresh processes (cold start + 1st
 #                   invocation), then one process with WARMUP unmeasured and
 #                   WARM measured invocations; ROUNDS rounds [20 5000 200 3]
@@ -41,7 +46,7 @@ WARMUP=${WARMUP:-200}
 ROUNDS=${ROUNDS:-3}
 PEERS=${PEERS:-floor-std raw-runtime axum-hello}
 LABEL=${LABEL:-lambada-hello}
-BOOTSTRAP=${1:-}
+SPECS=("$@")
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   for crate in lambda-rig peers/floor-std peers/raw-runtime peers/axum-hello; do
@@ -51,15 +56,26 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   case " $PEERS " in
     *" floor-c "*) CARGO_TARGET_DIR="$RIG_TARGET_DIR" "$RIG_DIR/peers/floor-c/build.sh" >/dev/null ;;
   esac
-  if [ -z "$BOOTSTRAP" ]; then
+  if [ ${#SPECS[@]} = 0 ]; then
     echo "building lambada-hello" >&2
     (cd "$workspace" && CARGO_TARGET_DIR="$OUR_TARGET_DIR" \
       cargo build --release --quiet -p lambada-benches --bin lambada-hello)
+    mkdir -p "$OUR_TARGET_DIR/rig"
+    cp "$OUR_TARGET_DIR/release/lambada-hello" "$OUR_TARGET_DIR/rig/lambada-hello"
   fi
 fi
-BOOTSTRAP=${BOOTSTRAP:-$OUR_TARGET_DIR/release/lambada-hello}
-[ -x "$BOOTSTRAP" ] || { echo "no executable bootstrap at $BOOTSTRAP" >&2; exit 2; }
-BOOTSTRAP=$(cd "$(dirname "$BOOTSTRAP")" && pwd)/$(basename "$BOOTSTRAP")
+[ ${#SPECS[@]} = 0 ] && SPECS=("$LABEL=$OUR_TARGET_DIR/rig/lambada-hello")
+LABELS=()
+BINS=()
+for spec in "${SPECS[@]}"; do
+  case "$spec" in
+    *=*) label=${spec%%=*} bin=${spec#*=} ;;
+    *) label=$(basename "$spec") bin=$spec ;;
+  esac
+  [ -x "$bin" ] || { echo "no executable bootstrap at $bin" >&2; exit 2; }
+  LABELS+=("$label")
+  BINS+=("$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")")
+done
 
 R="$RIG_TARGET_DIR/release"
 mkdir -p "$here/results"
@@ -68,13 +84,17 @@ out="$here/results/$stamp.jsonl"
 {
   echo "date: $stamp"
   echo "workspace commit: $(git -C "$workspace" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$workspace" diff --quiet HEAD -- lambada-runtime lambada-macros lambada-path benches 2>/dev/null || echo ' (+ uncommitted changes)')"
-  echo "bootstrap: $BOOTSTRAP ($(stat -c %s "$BOOTSTRAP") bytes)"
+  for i in "${!BINS[@]}"; do
+    echo "bootstrap ${LABELS[$i]}: ${BINS[$i]} ($(stat -c %s "${BINS[$i]}") bytes)"
+  done
   echo "config: COLD=$COLD WARM=$WARM WARMUP=$WARMUP ROUNDS=$ROUNDS PEERS=$PEERS"
   echo "host: $(nproc) cpus, $(uname -r), loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$here/results/$stamp.meta" >&2
 echo "binary sizes (bytes, stripped):" >&2
 for b in $PEERS; do printf '  %-14s %10s\n' "$b" "$(stat -c %s "$R/$b")" >&2; done
-printf '  %-14s %10s\n' "$LABEL" "$(stat -c %s "$BOOTSTRAP")" >&2
+for i in "${!BINS[@]}"; do
+  printf '  %-14s %10s\n' "${LABELS[$i]}" "$(stat -c %s "${BINS[$i]}")" >&2
+done
 
 V1="$RIG_DIR/events/apigw-rest-v1-get-hello.json"
 V2="$RIG_DIR/events/apigw-http-v2-get-hello.json"
@@ -99,7 +119,9 @@ for round in $(seq 1 "$ROUNDS"); do
       esac
     done
     # Lambada needs no variable: it routes REST events by their `resource`.
-    rig --label "$LABEL" --event "$ev" "$BOOTSTRAP"
+    for i in "${!BINS[@]}"; do
+      rig --label "${LABELS[$i]}" --event "$ev" "${BINS[$i]}"
+    done
   done
 done
 echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$here/results/$stamp.meta" >&2

@@ -2,6 +2,7 @@
 //! peer app, the events, and one invocation through each framework.
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use axum::Router;
 use axum::extract::{Json, Path};
@@ -56,14 +57,18 @@ pub fn event(name: &str) -> Vec<u8> {
     serde_json::to_vec(&v).expect("re-serialize")
 }
 
-/// The Lambda context `lambda_runtime` builds from the `/next` headers.
+/// The Lambda context `lambda_runtime` builds from the `/next` headers
+/// (`Context::new`: three owned strings and a clone of the shared config).
 fn lambda_context() -> Context {
-    let mut ctx = Context::default();
-    ctx.request_id = REQUEST_ID.to_owned();
-    ctx.deadline = 4_102_444_800_000;
-    ctx.invoked_function_arn = ARN.to_owned();
-    ctx.xray_trace_id = Some(TRACE_ID.to_owned());
-    ctx
+    static TEMPLATE: LazyLock<Context> = LazyLock::new(|| {
+        let mut ctx = Context::default();
+        ctx.request_id = REQUEST_ID.to_owned();
+        ctx.deadline = 4_102_444_800_000;
+        ctx.invoked_function_arn = ARN.to_owned();
+        ctx.xray_trace_id = Some(TRACE_ID.to_owned());
+        ctx
+    });
+    TEMPLATE.clone()
 }
 
 fn invocation() -> lambada::Invocation<'static> {
