@@ -592,6 +592,7 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
     quote! {
         #[allow(non_camel_case_types)]
         #[doc(hidden)]
+        #[derive(Debug)]
         #vis struct #name {}
 
         const _: () = {
@@ -634,6 +635,7 @@ fn stub(func: &syn::ItemFn) -> TokenStream {
     quote! {
         #[allow(non_camel_case_types)]
         #[doc(hidden)]
+        #[derive(Debug)]
         #vis struct #name {}
         impl ::lambada::__private::RouteDef for #name {
             const ROUTE: ::lambada::__private::Route = ::lambada::__private::stub_route(#handler);

@@ -172,13 +172,15 @@ pub enum EventError {
     Json(serde_json::Error),
     /// JSON, but none of the HTTP event shapes.
     UnknownShape,
+    /// The payload is not UTF-8 (so not JSON).
+    NotUtf8,
 }
 
 impl EventError {
     /// The `errorType` reported to Lambda.
     pub fn error_type(&self) -> &'static str {
         match self {
-            EventError::Json(_) => "Lambada.InvalidEventJson",
+            EventError::Json(_) | EventError::NotUtf8 => "Lambada.InvalidEventJson",
             EventError::UnknownShape => "Lambada.UnknownEventShape",
         }
     }
@@ -190,6 +192,7 @@ impl fmt::Display for EventError {
         match self {
             EventError::Json(e) => write!(f, "the event is not valid JSON ({e}); {EXPECTED}"),
             EventError::UnknownShape => write!(f, "unrecognised event shape: {EXPECTED}"),
+            EventError::NotUtf8 => write!(f, "the event is not UTF-8, so not JSON; {EXPECTED}"),
         }
     }
 }
@@ -243,7 +246,9 @@ fn decode_component(s: Cow<'_, str>) -> Cow<'_, str> {
 
 /// Decodes any supported HTTP event.
 pub(crate) fn decode(event: &[u8]) -> Result<Decoded<'_>, EventError> {
-    let ev: HttpEvent<'_> = serde_json::from_slice(event).map_err(EventError::Json)?;
+    // One UTF-8 check of the whole payload is cheaper than one per string.
+    let text = std::str::from_utf8(event).map_err(|_| EventError::NotUtf8)?;
+    let ev: HttpEvent<'_> = serde_json::from_str(text).map_err(EventError::Json)?;
     let ctx = ev.request_context.unwrap_or_default();
     let is_v2 = ev.version.as_ref().is_some_and(|v| v.0 == "2.0");
     let kind = if ctx.elb.is_some() {

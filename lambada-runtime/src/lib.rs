@@ -79,9 +79,9 @@ pub use extract::{
     Cookies, FieldKind, Form, FromField, FromParam, FromRequest, FromRequestParts, Json, Query,
     RawEvent, State,
 };
-pub use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 /// The `http` crate, re-exported so apps and tests need no extra dependency.
 pub use http;
+pub use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 pub use lambada_macros::{
     HttpError, delete, get, head, main, options, patch, post, put, route, routes,
 };

@@ -9,7 +9,12 @@
 //! it costs ~10x the protocol floor in CPU per warm invocation. See the
 //! README's performance section for the figures of this client.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+
 use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
 use http::{Request as HttpRequest, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
@@ -22,61 +27,121 @@ use crate::dispatch::{App, Invocation};
 
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 
+const REQUEST_ID: HeaderName = HeaderName::from_static("lambda-runtime-aws-request-id");
+const DEADLINE: HeaderName = HeaderName::from_static("lambda-runtime-deadline-ms");
+const FUNCTION_ARN: HeaderName = HeaderName::from_static("lambda-runtime-invoked-function-arn");
+const TRACE_ID: HeaderName = HeaderName::from_static("lambda-runtime-trace-id");
+const ERROR_TYPE: HeaderName = HeaderName::from_static("lambda-runtime-function-error-type");
+
+type Conn = http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
+
+/// One keep-alive connection, driven on the caller's task: no connection
+/// task, so no cross-task wake-ups (and their extra `epoll_wait`s) per call.
+struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+    conn: Pin<Box<Conn>>,
+    closed: bool,
+}
+
+impl Connection {
+    /// Runs `fut` while driving the connection.
+    async fn drive<F: Future>(conn: &mut Pin<Box<Conn>>, closed: &mut bool, fut: F) -> F::Output {
+        let mut fut = std::pin::pin!(fut);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+                return Poll::Ready(out);
+            }
+            if !*closed && conn.as_mut().poll(cx).is_ready() {
+                *closed = true;
+                // The connection ended: let the request see it.
+                return fut.as_mut().poll(cx);
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
+
 struct Client {
     addr: String,
-    sender: Option<SendRequest<Full<Bytes>>>,
+    host: HeaderValue,
+    connection: Option<Connection>,
 }
 
 impl Client {
-    async fn sender(&mut self) -> Result<&mut SendRequest<Full<Bytes>>, Error> {
-        if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
+    fn new(addr: &str) -> Result<Client, Error> {
+        Ok(Client {
+            addr: addr.to_owned(),
+            host: HeaderValue::from_str(addr)
+                .map_err(|_| format!("invalid Runtime API address `{addr}`"))?,
+            connection: None,
+        })
+    }
+
+    async fn connect(&mut self) -> Result<&mut Connection, Error> {
+        if self
+            .connection
+            .as_ref()
+            .is_none_or(|c| c.closed || c.sender.is_closed())
+        {
             let stream = TcpStream::connect(&self.addr)
                 .await
                 .map_err(|e| format!("cannot connect to the Runtime API at {}: {e}", self.addr))?;
             stream.set_nodelay(true)?;
             let (sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
-            tokio::spawn(async move {
-                if let Err(e) = conn.await {
-                    tracing::debug!(error = %e, "runtime API connection closed");
-                }
+            self.connection = Some(Connection {
+                sender,
+                conn: Box::pin(conn),
+                closed: false,
             });
-            self.sender = Some(sender);
         }
-        let sender = self.sender.as_mut().expect("connected above");
-        sender.ready().await?;
-        Ok(sender)
+        Ok(self.connection.as_mut().expect("connected above"))
     }
 
     async fn send(
         &mut self,
         method: http::Method,
-        path: &str,
+        uri: http::Uri,
         body: Bytes,
-        error_type: Option<&str>,
+        error_type: Option<&'static str>,
     ) -> Result<(http::response::Parts, Bytes), Error> {
         let mut attempt = 0;
         loop {
-            let mut req = HttpRequest::builder()
-                .method(method.clone())
-                .uri(path)
-                .header(http::header::HOST, self.addr.as_str());
+            let mut req = HttpRequest::new(Full::new(body.clone()));
+            *req.method_mut() = method.clone();
+            *req.uri_mut() = uri.clone();
+            let headers = req.headers_mut();
+            headers.insert(http::header::HOST, self.host.clone());
             if let Some(t) = error_type {
-                req = req.header("Lambda-Runtime-Function-Error-Type", t);
+                headers.insert(ERROR_TYPE, HeaderValue::from_static(t));
             }
             if !body.is_empty() {
-                req = req.header(http::header::CONTENT_TYPE, "application/json");
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
             }
-            let req = req.body(Full::new(body.clone()))?;
-            let sender = self.sender().await?;
-            match sender.send_request(req).await {
-                Ok(res) => {
-                    let (parts, body) = res.into_parts();
-                    let body = body.collect().await?.to_bytes();
-                    return Ok((parts, body));
-                }
+            let Connection {
+                sender,
+                conn,
+                closed,
+            } = self.connect().await?;
+            let outcome = Connection::drive(conn, closed, async {
+                sender.ready().await?;
+                let res = sender.send_request(req).await?;
+                let (parts, body) = res.into_parts();
+                let body = body.collect().await?.to_bytes();
+                Ok::<_, hyper::Error>((parts, body))
+            })
+            .await;
+            match outcome {
+                Ok(ok) => return Ok(ok),
                 // A connection the server closed while idle: reconnect once.
-                Err(e) if attempt == 0 && (e.is_closed() || e.is_incomplete_message()) => {
-                    self.sender = None;
+                Err(e)
+                    if attempt == 0
+                        && (e.is_closed() || e.is_incomplete_message() || e.is_canceled()) =>
+                {
+                    self.connection = None;
                     attempt += 1;
                 }
                 Err(e) => return Err(e.into()),
@@ -85,7 +150,7 @@ impl Client {
     }
 }
 
-fn header<'a>(parts: &'a http::response::Parts, name: &str) -> Option<&'a str> {
+fn header<'a>(parts: &'a http::response::Parts, name: &HeaderName) -> Option<&'a str> {
     parts.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -97,15 +162,16 @@ fn error_body(error_type: &str, message: &str) -> Bytes {
 
 /// Reports an initialization error to the Runtime API, as Lambda expects
 /// before a runtime exits during init.
-pub(crate) async fn init_error(api: &str, error_type: &str, message: &str) -> Result<(), Error> {
-    let mut client = Client {
-        addr: api.to_owned(),
-        sender: None,
-    };
+pub(crate) async fn init_error(
+    api: &str,
+    error_type: &'static str,
+    message: &str,
+) -> Result<(), Error> {
+    let mut client = Client::new(api)?;
     client
         .send(
             http::Method::POST,
-            "/2018-06-01/runtime/init/error",
+            http::Uri::from_static("/2018-06-01/runtime/init/error"),
             error_body(error_type, message),
             Some(error_type),
         )
@@ -115,28 +181,25 @@ pub(crate) async fn init_error(api: &str, error_type: &str, message: &str) -> Re
 
 /// Serves invocations from the Runtime API at `api` (`host:port`) forever.
 pub(crate) async fn serve(app: App, api: &str) -> Result<(), Error> {
-    let mut client = Client {
-        addr: api.to_owned(),
-        sender: None,
-    };
+    let mut client = Client::new(api)?;
+    let next = http::Uri::from_static(NEXT);
     loop {
         let (parts, event) = client
-            .send(http::Method::GET, NEXT, Bytes::new(), None)
+            .send(http::Method::GET, next.clone(), Bytes::new(), None)
             .await?;
         if parts.status != StatusCode::OK {
             return Err(format!("Runtime API answered {} to /next", parts.status).into());
         }
-        let Some(request_id) = header(&parts, "lambda-runtime-aws-request-id") else {
+        let Some(request_id) = header(&parts, &REQUEST_ID) else {
             return Err("Runtime API sent an event without Lambda-Runtime-Aws-Request-Id".into());
         };
         let invocation = Invocation {
             request_id,
-            deadline_ms: header(&parts, "lambda-runtime-deadline-ms")
+            deadline_ms: header(&parts, &DEADLINE)
                 .and_then(|d| d.parse().ok())
                 .unwrap_or(0),
-            invoked_function_arn: header(&parts, "lambda-runtime-invoked-function-arn")
-                .unwrap_or(""),
-            trace_id: header(&parts, "lambda-runtime-trace-id"),
+            invoked_function_arn: header(&parts, &FUNCTION_ARN).unwrap_or(""),
+            trace_id: header(&parts, &TRACE_ID),
         };
         let span = tracing::info_span!("invocation", request_id);
         let outcome = app.handle_event(&event, &invocation).instrument(span).await;
@@ -156,8 +219,11 @@ pub(crate) async fn serve(app: App, api: &str) -> Result<(), Error> {
                 )
             }
         };
+        let uri: http::Uri = path
+            .parse()
+            .map_err(|_| format!("invalid request id `{request_id}`"))?;
         let (parts, _) = client
-            .send(http::Method::POST, &path, body, error_type)
+            .send(http::Method::POST, uri, body, error_type)
             .await?;
         if !parts.status.is_success() {
             // 413 (payload too large) or 400 (bad id): the invocation is lost,
