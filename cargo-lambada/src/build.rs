@@ -35,10 +35,15 @@ pub enum BuildError {
     )]
     MissingTarget { target: String, zig: &'static str },
     #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write the zip: {0}")]
     Zip(#[from] zip::result::ZipError),
-    #[error("the bootstrap zip is {0} bytes and its binary over 250 MB: Lambda allows 250 MB unzipped")]
+    #[error(
+        "the bootstrap zip is {0} bytes and its binary over 250 MB: Lambda allows 250 MB unzipped"
+    )]
     TooLarge(u64),
 }
 
@@ -63,7 +68,12 @@ fn installed_targets() -> Vec<String> {
     std::process::Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).lines().map(str::to_owned).collect())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -81,8 +91,12 @@ fn choose_target(cfg: &Config) -> Result<(Option<String>, bool), BuildError> {
     let host_arch = std::env::consts::ARCH;
     let wanted = match (&cfg.target, cfg.architecture) {
         (Some(t), _) => Some(t.clone()),
-        (None, Architecture::Arm64) if host_arch != "aarch64" => Some("aarch64-unknown-linux-gnu".to_owned()),
-        (None, Architecture::X86_64) if host_arch != "x86_64" => Some("x86_64-unknown-linux-gnu".to_owned()),
+        (None, Architecture::Arm64) if host_arch != "aarch64" => {
+            Some("aarch64-unknown-linux-gnu".to_owned())
+        }
+        (None, Architecture::X86_64) if host_arch != "x86_64" => {
+            Some("x86_64-unknown-linux-gnu".to_owned())
+        }
         _ => None,
     };
     let zig = has_zigbuild();
@@ -94,19 +108,35 @@ fn choose_target(cfg: &Config) -> Result<(Option<String>, bool), BuildError> {
             if !installed_targets().contains(&base) {
                 return Err(BuildError::MissingTarget {
                     target: base,
-                    zig: if zig { "" } else { " (and install cargo-zigbuild to link for Amazon Linux's glibc)" },
+                    zig: if zig {
+                        ""
+                    } else {
+                        " (and install cargo-zigbuild to link for Amazon Linux's glibc)"
+                    },
                 });
             }
             let zig_target = zig && base.ends_with("-gnu") && !t.contains(".2.");
-            Ok((Some(if zig_target { format!("{base}.2.17") } else { t }), zig))
+            Ok((
+                Some(if zig_target {
+                    format!("{base}.2.17")
+                } else {
+                    t
+                }),
+                zig,
+            ))
         }
     }
 }
 
 /// Runs `cargo build` for the configured binary and returns its path.
-pub async fn compile(cfg: &Config, release: bool, quiet: bool) -> Result<(PathBuf, Option<String>), BuildError> {
+pub async fn compile(
+    cfg: &Config,
+    release: bool,
+    quiet: bool,
+) -> Result<(PathBuf, Option<String>), BuildError> {
     let (target, zig) = choose_target(cfg)?;
-    let mut cmd = tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut cmd =
+        tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.arg(if zig { "zigbuild" } else { "build" })
         .arg("--manifest-path")
         .arg(&cfg.project.manifest_path)
@@ -190,7 +220,10 @@ pub async fn run(args: BuildArgs) -> Result<Artifact, BuildError> {
     let cfg = config::load(&args.settings)?;
     let artifact = build(&cfg, !args.debug, args.json).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&artifact).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&artifact).unwrap_or_default()
+        );
     } else {
         eprintln!(
             "built {} ({} bytes, sha256 {})",
@@ -215,7 +248,9 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(1100));
         let (b_size, b) = write_zip(&bin, &dir.path().join("b/bootstrap.zip")).unwrap();
         assert_eq!((a_size, a), (b_size, b));
-        let mut z = zip::ZipArchive::new(std::fs::File::open(dir.path().join("a/bootstrap.zip")).unwrap()).unwrap();
+        let mut z =
+            zip::ZipArchive::new(std::fs::File::open(dir.path().join("a/bootstrap.zip")).unwrap())
+                .unwrap();
         assert_eq!(z.len(), 1);
         let f = z.by_index(0).unwrap();
         assert_eq!(f.name(), "bootstrap");

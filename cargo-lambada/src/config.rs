@@ -22,7 +22,12 @@ pub enum ConfigError {
     #[error(
         "missing setting `{key}`: set it in [package.metadata.lambada] of {manifest}, in Lambada.toml, with LAMBADA_{env}, or with --{flag}"
     )]
-    Missing { key: &'static str, env: String, flag: String, manifest: String },
+    Missing {
+        key: &'static str,
+        env: String,
+        flag: String,
+        manifest: String,
+    },
     #[error("invalid setting `{key}`: {message}")]
     Invalid { key: &'static str, message: String },
 }
@@ -213,17 +218,27 @@ fn find_project(settings: &Settings) -> Result<(Project, serde_json::Value), Con
             .packages
             .iter()
             .find(|p| p.name.as_str() == name)
-            .ok_or_else(|| ConfigError::Project(format!("no package `{name}` in this workspace")))?,
+            .ok_or_else(|| {
+                ConfigError::Project(format!("no package `{name}` in this workspace"))
+            })?,
         None => match settings
             .manifest_path
             .as_ref()
             .and_then(|m| std::fs::canonicalize(m).ok())
-            .and_then(|m| meta.packages.iter().find(|p| p.manifest_path.as_std_path() == m))
+            .and_then(|m| {
+                meta.packages
+                    .iter()
+                    .find(|p| p.manifest_path.as_std_path() == m)
+            })
             .or_else(|| meta.root_package())
         {
             Some(p) => p,
             None => {
-                let bins: Vec<_> = meta.workspace_packages().into_iter().filter(has_bin).collect();
+                let bins: Vec<_> = meta
+                    .workspace_packages()
+                    .into_iter()
+                    .filter(has_bin)
+                    .collect();
                 match bins.as_slice() {
                     [one] => *one,
                     _ => {
@@ -236,8 +251,12 @@ fn find_project(settings: &Settings) -> Result<(Project, serde_json::Value), Con
             }
         },
     };
-    let bins: Vec<&str> =
-        package.targets.iter().filter(|t| t.is_bin()).map(|t| t.name.as_str()).collect();
+    let bins: Vec<&str> = package
+        .targets
+        .iter()
+        .filter(|t| t.is_bin())
+        .map(|t| t.name.as_str())
+        .collect();
     let bin = match &settings.bin {
         Some(b) if bins.contains(&b.as_str()) => b.clone(),
         Some(b) => {
@@ -249,7 +268,12 @@ fn find_project(settings: &Settings) -> Result<(Project, serde_json::Value), Con
         }
         None => match bins.as_slice() {
             [one] => (*one).to_owned(),
-            [] => return Err(ConfigError::Project(format!("package `{}` has no binary", package.name))),
+            [] => {
+                return Err(ConfigError::Project(format!(
+                    "package `{}` has no binary",
+                    package.name
+                )));
+            }
             many => {
                 return Err(ConfigError::Project(format!(
                     "package `{}` has several binaries ({}): choose one with --bin",
@@ -260,8 +284,15 @@ fn find_project(settings: &Settings) -> Result<(Project, serde_json::Value), Con
         },
     };
     let manifest_path: PathBuf = package.manifest_path.clone().into();
-    let package_dir = manifest_path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let lambada_meta = package.metadata.get("lambada").cloned().unwrap_or(serde_json::Value::Null);
+    let package_dir = manifest_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let lambada_meta = package
+        .metadata
+        .get("lambada")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
     Ok((
         Project {
             manifest_path,
@@ -289,15 +320,30 @@ fn load_layers(
     // Only the config keys are read from the environment: LAMBADA_MODE,
     // LAMBADA_ROUTES and friends belong to the runtime.
     let keys = [
-        "PACKAGE", "BIN", "FUNCTION", "BUCKET", "REGION", "STAGE", "MEMORY", "TIMEOUT", "ARCHITECTURE",
-        "ROLE", "API_NAME", "ENDPOINT_URL", "TARGET", "SUBNETS", "SECURITY_GROUPS", "POLICIES",
+        "PACKAGE",
+        "BIN",
+        "FUNCTION",
+        "BUCKET",
+        "REGION",
+        "STAGE",
+        "MEMORY",
+        "TIMEOUT",
+        "ARCHITECTURE",
+        "ROLE",
+        "API_NAME",
+        "ENDPOINT_URL",
+        "TARGET",
+        "SUBNETS",
+        "SECURITY_GROUPS",
+        "POLICIES",
     ];
     let env = env.filter(move |k| keys.iter().any(|x| k.as_str().eq_ignore_ascii_case(x)));
     let mut cli = flags.clone();
     if cli.arm64 {
         cli.architecture = Some(Architecture::Arm64);
     }
-    let cli_env: Option<BTreeMap<String, String>> = cli.environment.take().map(|v| v.into_iter().collect());
+    let cli_env: Option<BTreeMap<String, String>> =
+        cli.environment.take().map(|v| v.into_iter().collect());
     let fig = Figment::new()
         .merge(Serialized::defaults(metadata_without_null(metadata)))
         .merge(Toml::file(project.package_dir.join("Lambada.toml")))
@@ -310,10 +356,16 @@ fn load_layers(
     let s: FileSettings = fig.extract().map_err(Box::new)?;
     let function = s.function.unwrap_or_else(|| project.bin.clone());
     if let Some(m) = s.memory.filter(|m| !(128..=10240).contains(m)) {
-        return Err(ConfigError::Invalid { key: "memory", message: format!("{m} MB: Lambda allows 128 to 10240") });
+        return Err(ConfigError::Invalid {
+            key: "memory",
+            message: format!("{m} MB: Lambda allows 128 to 10240"),
+        });
     }
     if let Some(t) = s.timeout.filter(|t| !(1..=900).contains(t)) {
-        return Err(ConfigError::Invalid { key: "timeout", message: format!("{t} s: Lambda allows 1 to 900") });
+        return Err(ConfigError::Invalid {
+            key: "timeout",
+            message: format!("{t} s: Lambda allows 1 to 900"),
+        });
     }
     Ok(Config {
         api_name: s.api_name.unwrap_or_else(|| function.clone()),
@@ -345,12 +397,15 @@ fn metadata_without_null(v: serde_json::Value) -> serde_json::Value {
 impl Config {
     /// The bucket, or the error naming the key.
     pub fn require_bucket(&self) -> Result<&str, ConfigError> {
-        self.bucket.as_deref().filter(|b| !b.is_empty()).ok_or_else(|| ConfigError::Missing {
-            key: "bucket",
-            env: "BUCKET".into(),
-            flag: "bucket".into(),
-            manifest: self.project.manifest_path.display().to_string(),
-        })
+        self.bucket
+            .as_deref()
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| ConfigError::Missing {
+                key: "bucket",
+                env: "BUCKET".into(),
+                flag: "bucket".into(),
+                manifest: self.project.manifest_path.display().to_string(),
+            })
     }
 
     /// Where build artifacts of this function go.
@@ -382,7 +437,10 @@ mod tests {
             jail.create_file("Lambada.toml", "stage = \"file\"\nmemory = 512\n")?;
             jail.set_env("LAMBADA_MEMORY", "1024");
             jail.set_env("LAMBADA_MODE", "http"); // the runtime's, ignored here
-            let flags = Settings { timeout: Some(60), ..Settings::default() };
+            let flags = Settings {
+                timeout: Some(60),
+                ..Settings::default()
+            };
             let c = load_layers(&flags, project(&dir), meta, Env::prefixed("LAMBADA_")).unwrap();
             assert_eq!(c.bucket.as_deref(), Some("from-metadata"));
             assert_eq!(c.stage, "file");
@@ -398,7 +456,8 @@ mod tests {
     fn flags_environment_and_arm64() {
         figment::Jail::expect_with(|jail| {
             let dir = jail.directory().to_path_buf();
-            let meta = serde_json::json!({"environment": {"A": "1", "B": "2"}, "architecture": "x86_64"});
+            let meta =
+                serde_json::json!({"environment": {"A": "1", "B": "2"}, "architecture": "x86_64"});
             let flags = Settings {
                 environment: Some(vec![("C".into(), "3".into())]),
                 arm64: true,
@@ -415,14 +474,35 @@ mod tests {
     fn missing_bucket_names_the_key_and_bad_values_are_refused() {
         figment::Jail::expect_with(|jail| {
             let dir = jail.directory().to_path_buf();
-            let c = load_layers(&Settings::default(), project(&dir), serde_json::Value::Null, Env::prefixed("LAMBADA_")).unwrap();
+            let c = load_layers(
+                &Settings::default(),
+                project(&dir),
+                serde_json::Value::Null,
+                Env::prefixed("LAMBADA_"),
+            )
+            .unwrap();
             let e = c.require_bucket().unwrap_err().to_string();
-            assert!(e.contains("`bucket`") && e.contains("LAMBADA_BUCKET") && e.contains("--bucket"), "{e}");
+            assert!(
+                e.contains("`bucket`") && e.contains("LAMBADA_BUCKET") && e.contains("--bucket"),
+                "{e}"
+            );
             let meta = serde_json::json!({"memory": 64});
-            let e = load_layers(&Settings::default(), project(&dir), meta, Env::prefixed("LAMBADA_")).unwrap_err();
+            let e = load_layers(
+                &Settings::default(),
+                project(&dir),
+                meta,
+                Env::prefixed("LAMBADA_"),
+            )
+            .unwrap_err();
             assert!(e.to_string().contains("memory"), "{e}");
             let meta = serde_json::json!({"bukket": "typo"});
-            let e = load_layers(&Settings::default(), project(&dir), meta, Env::prefixed("LAMBADA_")).unwrap_err();
+            let e = load_layers(
+                &Settings::default(),
+                project(&dir),
+                meta,
+                Env::prefixed("LAMBADA_"),
+            )
+            .unwrap_err();
             assert!(e.to_string().contains("bukket"), "{e}");
             Ok(())
         });

@@ -46,7 +46,11 @@ pub enum DeployError {
     #[error(transparent)]
     Package(#[from] PackageError),
     #[error("{operation} failed: {message}\nhint: {hint}")]
-    Aws { operation: &'static str, message: String, hint: &'static str },
+    Aws {
+        operation: &'static str,
+        message: String,
+        hint: &'static str,
+    },
     #[error("cannot read {0}: {1}")]
     Io(std::path::PathBuf, std::io::Error),
     #[error("{0}")]
@@ -55,11 +59,22 @@ pub enum DeployError {
 
 fn hint_for(message: &str) -> &'static str {
     let m = message.to_ascii_lowercase();
-    if m.contains("credential") || m.contains("signature") || m.contains("security token") || m.contains("expired") {
+    if m.contains("credential")
+        || m.contains("signature")
+        || m.contains("security token")
+        || m.contains("expired")
+    {
         "check your AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, `aws sso login`)"
-    } else if m.contains("region") || m.contains("endpoint") || m.contains("dispatch failure") || m.contains("connect") {
+    } else if m.contains("region")
+        || m.contains("endpoint")
+        || m.contains("dispatch failure")
+        || m.contains("connect")
+    {
         "check the region (--region, AWS_REGION) and the endpoint (--endpoint-url, AWS_ENDPOINT_URL)"
-    } else if m.contains("accessdenied") || m.contains("not authorized") || m.contains("access denied") {
+    } else if m.contains("accessdenied")
+        || m.contains("not authorized")
+        || m.contains("access denied")
+    {
         "the caller lacks a permission: it needs s3, lambda, apigateway and iam rights (see the README)"
     } else {
         "re-run the command: deploy converges; --dry-run shows what it would change"
@@ -76,7 +91,11 @@ where
             (Some(code), None) => code.to_owned(),
             _ => aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
         };
-        DeployError::Aws { operation, hint: hint_for(&message), message }
+        DeployError::Aws {
+            operation,
+            hint: hint_for(&message),
+            message,
+        }
     }
 }
 
@@ -115,20 +134,39 @@ struct Ctx {
 
 impl Ctx {
     fn read(&mut self, operation: &'static str) {
-        self.report.calls.push(Call { operation, write: false });
+        self.report.calls.push(Call {
+            operation,
+            write: false,
+        });
     }
     /// Records a write; returns false in dry-run mode (do not send it).
     fn write(&mut self, operation: &'static str) -> bool {
         if self.dry_run {
             return false;
         }
-        self.report.calls.push(Call { operation, write: true });
+        self.report.calls.push(Call {
+            operation,
+            write: true,
+        });
         true
     }
-    fn change(&mut self, resource: impl Into<String>, action: &'static str, detail: impl Into<String>) {
-        let c = Change { resource: resource.into(), action, detail: detail.into() };
+    fn change(
+        &mut self,
+        resource: impl Into<String>,
+        action: &'static str,
+        detail: impl Into<String>,
+    ) {
+        let c = Change {
+            resource: resource.into(),
+            action,
+            detail: detail.into(),
+        };
         if !self.quiet {
-            let verb = if self.dry_run { format!("would {action}") } else { action.to_owned() };
+            let verb = if self.dry_run {
+                format!("would {action}")
+            } else {
+                action.to_owned()
+            };
             eprintln!("  {:<10} {} {}", verb, c.resource, c.detail);
         }
         self.report.changes.push(c);
@@ -158,15 +196,24 @@ async fn clients(cfg: &Config) -> Aws {
         loader = loader.endpoint_url(e);
     }
     let shared = loader.load().await;
-    let region = shared.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
+    let region = shared
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "us-east-1".into());
     let shared = if shared.region().is_none() {
-        shared.into_builder().region(aws_config::Region::new("us-east-1")).build()
+        shared
+            .into_builder()
+            .region(aws_config::Region::new("us-east-1"))
+            .build()
     } else {
         shared
     };
     // Path-style S3 whenever an endpoint is overridden (LocalStack, moto).
-    let custom_endpoint = cfg.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
-    let s3_conf = aws_sdk_s3::config::Builder::from(&shared).force_path_style(custom_endpoint).build();
+    let custom_endpoint =
+        cfg.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    let s3_conf = aws_sdk_s3::config::Builder::from(&shared)
+        .force_path_style(custom_endpoint)
+        .build();
     Aws {
         region,
         s3: aws_sdk_s3::Client::from_conf(s3_conf),
@@ -203,23 +250,37 @@ const POLICY_NAME: &str = "lambada-execution";
 
 const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
-async fn ensure_code(aws: &Aws, ctx: &mut Ctx, cfg: &Config, artifact: &Artifact, bucket: &str) -> Result<String, DeployError> {
+async fn ensure_code(
+    aws: &Aws,
+    ctx: &mut Ctx,
+    cfg: &Config,
+    artifact: &Artifact,
+    bucket: &str,
+) -> Result<String, DeployError> {
     let key = package::code_key(&cfg.function, &artifact.sha256_hex);
     ctx.step(&format!("code: s3://{bucket}/{key}"));
     ctx.read("s3:HeadObject");
     let head = aws.s3.head_object().bucket(bucket).key(&key).send().await;
     match head {
         Ok(_) => return Ok(key),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {}
+        Err(e)
+            if e.as_service_error().is_some_and(|s| s.is_not_found())
+                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {}
         Err(e) => return Err(aws_err("s3:HeadObject")(e)),
     }
-    ctx.change(format!("s3://{bucket}"), "ensure", "bucket exists (created when missing)");
+    ctx.change(
+        format!("s3://{bucket}"),
+        "ensure",
+        "bucket exists (created when missing)",
+    );
     if ctx.write("s3:CreateBucket") {
         let mut req = aws.s3.create_bucket().bucket(bucket);
         if aws.region != "us-east-1" {
             req = req.create_bucket_configuration(
                 aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(aws.region.as_str()))
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                        aws.region.as_str(),
+                    ))
                     .build(),
             );
         }
@@ -232,7 +293,11 @@ async fn ensure_code(aws: &Aws, ctx: &mut Ctx, cfg: &Config, artifact: &Artifact
             Err(e) => return Err(aws_err("s3:CreateBucket")(e)),
         }
     }
-    ctx.change(format!("s3://{bucket}/{key}"), "upload", format!("{} bytes", artifact.size));
+    ctx.change(
+        format!("s3://{bucket}/{key}"),
+        "upload",
+        format!("{} bytes", artifact.size),
+    );
     if ctx.write("s3:PutObject") {
         let body = aws_sdk_s3::primitives::ByteStream::from_path(&artifact.zip)
             .await
@@ -259,21 +324,42 @@ async fn ensure_role(aws: &Aws, ctx: &mut Ctx, cfg: &Config) -> Result<String, D
     ctx.read("iam:GetRole");
     let existing = match aws.iam.get_role().role_name(&name).send().await {
         Ok(out) => out.role().map(|r| r.arn().to_owned()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => None,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            None
+        }
         Err(e) => return Err(aws_err("iam:GetRole")(e)),
     };
     let arn = match existing {
         Some(arn) => {
             // An interrupted run may have created the role but not its policy.
             ctx.read("iam:GetRolePolicy");
-            match aws.iam.get_role_policy().role_name(&name).policy_name(POLICY_NAME).send().await {
+            match aws
+                .iam
+                .get_role_policy()
+                .role_name(&name)
+                .policy_name(POLICY_NAME)
+                .send()
+                .await
+            {
                 Ok(_) => return Ok(arn),
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => arn,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_no_such_entity_exception()) =>
+                {
+                    arn
+                }
                 Err(e) => return Err(aws_err("iam:GetRolePolicy")(e)),
             }
         }
         None => {
-            ctx.change(format!("iam role {name}"), "create", "trusted by lambda.amazonaws.com");
+            ctx.change(
+                format!("iam role {name}"),
+                "create",
+                "trusted by lambda.amazonaws.com",
+            );
             let mut arn = format!("arn:aws:iam::000000000000:role/{name}");
             if ctx.write("iam:CreateRole") {
                 let tag = aws_sdk_iam::types::Tag::builder()
@@ -302,7 +388,11 @@ async fn ensure_role(aws: &Aws, ctx: &mut Ctx, cfg: &Config) -> Result<String, D
             arn
         }
     };
-    ctx.change(format!("iam role {name}"), "attach", "inline policy: logs (and VPC interfaces with subnets)");
+    ctx.change(
+        format!("iam role {name}"),
+        "attach",
+        "inline policy: logs (and VPC interfaces with subnets)",
+    );
     if ctx.write("iam:PutRolePolicy") {
         aws.iam
             .put_role_policy()
@@ -351,12 +441,27 @@ fn vpc(cfg: &Config) -> aws_sdk_lambda::types::VpcConfig {
 type GetFunction = aws_sdk_lambda::operation::get_function::GetFunctionOutput;
 
 /// Reads the function (first, so an unchanged function needs no S3 read).
-async fn get_function(aws: &Aws, ctx: &mut Ctx, cfg: &Config) -> Result<Option<GetFunction>, DeployError> {
+async fn get_function(
+    aws: &Aws,
+    ctx: &mut Ctx,
+    cfg: &Config,
+) -> Result<Option<GetFunction>, DeployError> {
     ctx.step(&format!("function: {}", cfg.function));
     ctx.read("lambda:GetFunction");
-    match aws.lambda.get_function().function_name(&cfg.function).send().await {
+    match aws
+        .lambda
+        .get_function()
+        .function_name(&cfg.function)
+        .send()
+        .await
+    {
         Ok(out) => Ok(Some(out)),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(aws_err("lambda:GetFunction")(e)),
     }
 }
@@ -364,8 +469,13 @@ async fn get_function(aws: &Aws, ctx: &mut Ctx, cfg: &Config) -> Result<Option<G
 /// Whether the function runs this very zip already.
 fn code_current(existing: Option<&GetFunction>, cfg: &Config, artifact: &Artifact) -> bool {
     existing.and_then(|f| f.configuration()).is_some_and(|c| {
-        let arch = c.architectures().first().map(|a| a.as_str()).unwrap_or("x86_64");
-        c.code_sha256() == Some(artifact.sha256_base64.as_str()) && arch == cfg.architecture.lambda_name()
+        let arch = c
+            .architectures()
+            .first()
+            .map(|a| a.as_str())
+            .unwrap_or("x86_64");
+        c.code_sha256() == Some(artifact.sha256_base64.as_str())
+            && arch == cfg.architecture.lambda_name()
     })
 }
 
@@ -381,8 +491,15 @@ async fn ensure_function(
     role: &str,
 ) -> Result<String, DeployError> {
     let Some(existing) = existing else {
-        ctx.change(format!("function {}", cfg.function), "create", format!("provided.al2023, {} MB, {} s", cfg.memory, cfg.timeout));
-        let placeholder = format!("arn:aws:lambda:{}:000000000000:function:{}", aws.region, cfg.function);
+        ctx.change(
+            format!("function {}", cfg.function),
+            "create",
+            format!("provided.al2023, {} MB, {} s", cfg.memory, cfg.timeout),
+        );
+        let placeholder = format!(
+            "arn:aws:lambda:{}:000000000000:function:{}",
+            aws.region, cfg.function
+        );
         if !ctx.write("lambda:CreateFunction") {
             return Ok(placeholder);
         }
@@ -395,7 +512,12 @@ async fn ensure_function(
                 .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
                 .handler("bootstrap")
                 .role(role)
-                .code(aws_sdk_lambda::types::FunctionCode::builder().s3_bucket(bucket).s3_key(key).build())
+                .code(
+                    aws_sdk_lambda::types::FunctionCode::builder()
+                        .s3_bucket(bucket)
+                        .s3_key(key)
+                        .build(),
+                )
                 .architectures(lambda_arch(cfg.architecture))
                 .memory_size(cfg.memory)
                 .timeout(cfg.timeout)
@@ -422,7 +544,10 @@ async fn ensure_function(
             }
         }
     };
-    let conf = existing.configuration().cloned().unwrap_or_else(|| aws_sdk_lambda::types::FunctionConfiguration::builder().build());
+    let conf = existing
+        .configuration()
+        .cloned()
+        .unwrap_or_else(|| aws_sdk_lambda::types::FunctionConfiguration::builder().build());
     let arn = conf.function_arn().unwrap_or_default().to_owned();
     if !code_current(Some(&existing), cfg, artifact) {
         ctx.change(format!("function {}", cfg.function), "update", "code");
@@ -444,8 +569,14 @@ async fn ensure_function(
         .and_then(|e| e.variables())
         .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
-    let subnets_now: Vec<String> = conf.vpc_config().map(|v| v.subnet_ids().to_vec()).unwrap_or_default();
-    let sgs_now: Vec<String> = conf.vpc_config().map(|v| v.security_group_ids().to_vec()).unwrap_or_default();
+    let subnets_now: Vec<String> = conf
+        .vpc_config()
+        .map(|v| v.subnet_ids().to_vec())
+        .unwrap_or_default();
+    let sgs_now: Vec<String> = conf
+        .vpc_config()
+        .map(|v| v.security_group_ids().to_vec())
+        .unwrap_or_default();
     let mut diffs = Vec::new();
     if conf.memory_size() != Some(cfg.memory) {
         diffs.push(format!("memory {:?} → {}", conf.memory_size(), cfg.memory));
@@ -463,7 +594,11 @@ async fn ensure_function(
         diffs.push("vpc".into());
     }
     if !diffs.is_empty() {
-        ctx.change(format!("function {}", cfg.function), "update", diffs.join(", "));
+        ctx.change(
+            format!("function {}", cfg.function),
+            "update",
+            diffs.join(", "),
+        );
         if ctx.write("lambda:UpdateFunctionConfiguration") {
             aws.lambda
                 .update_function_configuration()
@@ -505,12 +640,17 @@ async fn wait_updated(aws: &Aws, ctx: &mut Ctx, cfg: &Config) -> Result<(), Depl
             _ => return Ok(()),
         }
     }
-    Err(DeployError::Other("the function update did not finish within 60 s".into()))
+    Err(DeployError::Other(
+        "the function update did not finish within 60 s".into(),
+    ))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 struct ApiOutcome {
@@ -530,7 +670,12 @@ async fn ensure_api(
     let hash = sha256_hex(&body);
     let marker = format!("{MARKER} {}", cfg.function);
     let deployment_marker = format!("lambada definition sha256={hash}");
-    ctx.step(&format!("api: {} ({} routes, stage {})", cfg.api_name, m.routes.len(), cfg.stage));
+    ctx.step(&format!(
+        "api: {} ({} routes, stage {})",
+        cfg.api_name,
+        m.routes.len(),
+        cfg.stage
+    ));
 
     ctx.read("apigateway:GetRestApis");
     let mut existing = None;
@@ -547,7 +692,10 @@ async fn ensure_api(
         existing = existing.or_else(|| {
             out.items()
                 .iter()
-                .find(|a| a.name() == Some(cfg.api_name.as_str()) && a.description().is_some_and(|d| d.contains(&marker)))
+                .find(|a| {
+                    a.name() == Some(cfg.api_name.as_str())
+                        && a.description().is_some_and(|d| d.contains(&marker))
+                })
                 .and_then(|a| a.id().map(str::to_owned))
         });
         match out.position() {
@@ -561,9 +709,21 @@ async fn ensure_api(
 
     if let Some(id) = &existing {
         ctx.read("apigateway:GetStage");
-        let deployment = match aws.apigw.get_stage().rest_api_id(id).stage_name(&cfg.stage).send().await {
+        let deployment = match aws
+            .apigw
+            .get_stage()
+            .rest_api_id(id)
+            .stage_name(&cfg.stage)
+            .send()
+            .await
+        {
             Ok(s) => s.deployment_id().map(str::to_owned),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found_exception()) => None,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) =>
+            {
+                None
+            }
             Err(e) => return Err(aws_err("apigateway:GetStage")(e)),
         };
         if let Some(dep) = deployment {
@@ -584,7 +744,11 @@ async fn ensure_api(
 
     let id = match existing {
         Some(id) => {
-            ctx.change(format!("rest api {id}"), "update", format!("{} routes, one overwrite", m.routes.len()));
+            ctx.change(
+                format!("rest api {id}"),
+                "update",
+                format!("{} routes, one overwrite", m.routes.len()),
+            );
             if ctx.write("apigateway:PutRestApi") {
                 aws.apigw
                     .put_rest_api()
@@ -599,7 +763,11 @@ async fn ensure_api(
             id
         }
         None => {
-            ctx.change(format!("rest api {}", cfg.api_name), "create", format!("{} routes in one import", m.routes.len()));
+            ctx.change(
+                format!("rest api {}", cfg.api_name),
+                "create",
+                format!("{} routes in one import", m.routes.len()),
+            );
             if !ctx.write("apigateway:ImportRestApi") {
                 return Ok(ApiOutcome { id: "(new)".into() });
             }
@@ -615,8 +783,15 @@ async fn ensure_api(
             // The permission needs the API id; added before the deployment,
             // which is the last write, so a re-run redoes it if interrupted.
             let account = function_arn.split(':').nth(4).unwrap_or("*");
-            let source = format!("arn:aws:execute-api:{}:{account}:{id}/{}/*/*", aws.region, cfg.stage);
-            ctx.change(format!("permission lambada-{id}-{}", cfg.stage), "create", source.clone());
+            let source = format!(
+                "arn:aws:execute-api:{}:{account}:{id}/{}/*/*",
+                aws.region, cfg.stage
+            );
+            ctx.change(
+                format!("permission lambada-{id}-{}", cfg.stage),
+                "create",
+                source.clone(),
+            );
             if ctx.write("lambda:AddPermission") {
                 match aws
                     .lambda
@@ -630,14 +805,20 @@ async fn ensure_api(
                     .await
                 {
                     Ok(_) => {}
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_conflict_exception()) => {}
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_resource_conflict_exception()) => {}
                     Err(e) => return Err(aws_err("lambda:AddPermission")(e)),
                 }
             }
             id
         }
     };
-    ctx.change(format!("stage {}", cfg.stage), "deploy", format!("definition sha256 {}", &hash[..12]));
+    ctx.change(
+        format!("stage {}", cfg.stage),
+        "deploy",
+        format!("definition sha256 {}", &hash[..12]),
+    );
     if ctx.write("apigateway:CreateDeployment") {
         aws.apigw
             .create_deployment()
@@ -678,7 +859,12 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
         if args.debug { "dev" } else { "release" }
     );
     let artifact = build::build(&cfg, !args.debug, args.json).await?;
-    eprintln!("built {} ({} bytes, sha256 {})", artifact.zip.display(), artifact.size, &artifact.sha256_hex[..16]);
+    eprintln!(
+        "built {} ({} bytes, sha256 {})",
+        artifact.zip.display(),
+        artifact.size,
+        &artifact.sha256_hex[..16]
+    );
     let m = manifest::read(&artifact.binary).await?;
     // Limits are checked before the first AWS call.
     package::openapi(&cfg, &m, json!("arn:aws:apigateway:region:lambda:path/x"))?;
@@ -687,7 +873,11 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
     let mut ctx = Ctx {
         dry_run: args.dry_run,
         quiet: false,
-        report: Report { dry_run: args.dry_run, function: cfg.function.clone(), ..Report::default() },
+        report: Report {
+            dry_run: args.dry_run,
+            function: cfg.function.clone(),
+            ..Report::default()
+        },
     };
     let existing = get_function(&aws, &mut ctx, &cfg).await?;
     let key = if code_current(existing.as_ref(), &cfg, &artifact) {
@@ -696,25 +886,42 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
         ensure_code(&aws, &mut ctx, &cfg, &artifact, &bucket).await?
     };
     let role = ensure_role(&aws, &mut ctx, &cfg).await?;
-    let function_arn =
-        ensure_function(&aws, &mut ctx, &cfg, existing, &artifact, &bucket, &key, &role).await?;
+    let function_arn = ensure_function(
+        &aws, &mut ctx, &cfg, existing, &artifact, &bucket, &key, &role,
+    )
+    .await?;
     let api = ensure_api(&aws, &mut ctx, &cfg, &m, &function_arn).await?;
 
-    let url = format!("https://{}.execute-api.{}.amazonaws.com/{}/", api.id, aws.region, cfg.stage);
+    let url = format!(
+        "https://{}.execute-api.{}.amazonaws.com/{}/",
+        api.id, aws.region, cfg.stage
+    );
     let writes = ctx.report.calls.iter().filter(|c| c.write).count();
     ctx.report.up_to_date = ctx.report.changes.is_empty();
     ctx.report.function_arn = Some(function_arn);
     ctx.report.api_id = Some(api.id);
     ctx.report.url = Some(url.clone());
     if ctx.report.up_to_date {
-        eprintln!("up to date: nothing to change ({} reads)", ctx.report.calls.len());
+        eprintln!(
+            "up to date: nothing to change ({} reads)",
+            ctx.report.calls.len()
+        );
     } else if args.dry_run {
-        eprintln!("dry run: {} change(s) planned, nothing changed", ctx.report.changes.len());
+        eprintln!(
+            "dry run: {} change(s) planned, nothing changed",
+            ctx.report.changes.len()
+        );
     } else {
-        eprintln!("deployed: {} AWS calls, {writes} of them writes", ctx.report.calls.len());
+        eprintln!(
+            "deployed: {} AWS calls, {writes} of them writes",
+            ctx.report.calls.len()
+        );
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&ctx.report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&ctx.report).unwrap_or_default()
+        );
     } else {
         println!("{url}");
         manifest::print_table(&m);
@@ -744,24 +951,57 @@ pub async fn remove(args: RemoveArgs) -> Result<(), DeployError> {
     let mut ctx = Ctx {
         dry_run: args.dry_run,
         quiet: false,
-        report: Report { dry_run: args.dry_run, function: cfg.function.clone(), ..Report::default() },
+        report: Report {
+            dry_run: args.dry_run,
+            function: cfg.function.clone(),
+            ..Report::default()
+        },
     };
     let marker = format!("{MARKER} {}", cfg.function);
 
     ctx.read("apigateway:GetRestApis");
-    let apis = aws.apigw.get_rest_apis().limit(500).send().await.map_err(aws_err("apigateway:GetRestApis"))?;
-    for api in apis.items().iter().filter(|a| a.description().is_some_and(|d| d.contains(&marker))) {
+    let apis = aws
+        .apigw
+        .get_rest_apis()
+        .limit(500)
+        .send()
+        .await
+        .map_err(aws_err("apigateway:GetRestApis"))?;
+    for api in apis
+        .items()
+        .iter()
+        .filter(|a| a.description().is_some_and(|d| d.contains(&marker)))
+    {
         let id = api.id().unwrap_or_default();
-        ctx.change(format!("rest api {id}"), "delete", api.name().unwrap_or_default());
+        ctx.change(
+            format!("rest api {id}"),
+            "delete",
+            api.name().unwrap_or_default(),
+        );
         if ctx.write("apigateway:DeleteRestApi") {
-            aws.apigw.delete_rest_api().rest_api_id(id).send().await.map_err(aws_err("apigateway:DeleteRestApi"))?;
+            aws.apigw
+                .delete_rest_api()
+                .rest_api_id(id)
+                .send()
+                .await
+                .map_err(aws_err("apigateway:DeleteRestApi"))?;
         }
     }
 
     ctx.read("lambda:GetFunction");
-    match aws.lambda.get_function().function_name(&cfg.function).send().await {
+    match aws
+        .lambda
+        .get_function()
+        .function_name(&cfg.function)
+        .send()
+        .await
+    {
         Ok(f) if f.tags().is_some_and(|t| t.get(TAG) == Some(&cfg.function)) => {
-            ctx.change(format!("function {}", cfg.function), "delete", "with its permissions");
+            ctx.change(
+                format!("function {}", cfg.function),
+                "delete",
+                "with its permissions",
+            );
             if ctx.write("lambda:DeleteFunction") {
                 aws.lambda
                     .delete_function()
@@ -771,8 +1011,13 @@ pub async fn remove(args: RemoveArgs) -> Result<(), DeployError> {
                     .map_err(aws_err("lambda:DeleteFunction"))?;
             }
         }
-        Ok(_) => eprintln!("  function {} is not tagged {TAG}: left alone", cfg.function),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
+        Ok(_) => eprintln!(
+            "  function {} is not tagged {TAG}: left alone",
+            cfg.function
+        ),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) => {}
         Err(e) => return Err(aws_err("lambda:GetFunction")(e)),
     }
 
@@ -780,7 +1025,13 @@ pub async fn remove(args: RemoveArgs) -> Result<(), DeployError> {
         let name = role_name(&cfg.function);
         ctx.read("iam:GetRole");
         match aws.iam.get_role().role_name(&name).send().await {
-            Ok(r) if r.role().is_some_and(|r| r.tags().iter().any(|t| t.key() == TAG && t.value() == cfg.function)) => {
+            Ok(r)
+                if r.role().is_some_and(|r| {
+                    r.tags()
+                        .iter()
+                        .any(|t| t.key() == TAG && t.value() == cfg.function)
+                }) =>
+            {
                 ctx.read("iam:ListAttachedRolePolicies");
                 let attached = aws
                     .iam
@@ -821,11 +1072,18 @@ pub async fn remove(args: RemoveArgs) -> Result<(), DeployError> {
                 }
                 ctx.change(format!("iam role {name}"), "delete", "");
                 if ctx.write("iam:DeleteRole") {
-                    aws.iam.delete_role().role_name(&name).send().await.map_err(aws_err("iam:DeleteRole"))?;
+                    aws.iam
+                        .delete_role()
+                        .role_name(&name)
+                        .send()
+                        .await
+                        .map_err(aws_err("iam:DeleteRole"))?;
                 }
             }
             Ok(_) => eprintln!("  role {name} is not tagged {TAG}: left alone"),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) => {}
             Err(e) => return Err(aws_err("iam:GetRole")(e)),
         }
     }
@@ -833,7 +1091,14 @@ pub async fn remove(args: RemoveArgs) -> Result<(), DeployError> {
     if let Some(bucket) = &cfg.bucket {
         let prefix = format!("lambada/{}/", cfg.function);
         ctx.read("s3:ListObjectsV2");
-        match aws.s3.list_objects_v2().bucket(bucket).prefix(&prefix).send().await {
+        match aws
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(&prefix)
+            .send()
+            .await
+        {
             Ok(list) => {
                 for obj in list.contents() {
                     let key = obj.key().unwrap_or_default();
@@ -846,12 +1111,22 @@ pub async fn remove(args: RemoveArgs) -> Result<(), DeployError> {
                         .send()
                         .await
                         .map_err(aws_err("s3:GetObjectTagging"))?;
-                    if !tags.tag_set().iter().any(|t| t.key() == TAG && t.value() == cfg.function) {
+                    if !tags
+                        .tag_set()
+                        .iter()
+                        .any(|t| t.key() == TAG && t.value() == cfg.function)
+                    {
                         continue;
                     }
                     ctx.change(format!("s3://{bucket}/{key}"), "delete", "");
                     if ctx.write("s3:DeleteObject") {
-                        aws.s3.delete_object().bucket(bucket).key(key).send().await.map_err(aws_err("s3:DeleteObject"))?;
+                        aws.s3
+                            .delete_object()
+                            .bucket(bucket)
+                            .key(key)
+                            .send()
+                            .await
+                            .map_err(aws_err("s3:DeleteObject"))?;
                     }
                 }
             }
@@ -866,7 +1141,10 @@ pub async fn remove(args: RemoveArgs) -> Result<(), DeployError> {
         eprintln!("removed {} resource(s)", ctx.report.changes.len());
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&ctx.report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&ctx.report).unwrap_or_default()
+        );
     }
     Ok(())
 }

@@ -151,17 +151,87 @@ pub fn schedule_event(rule: &str, region: &str) -> serde_json::Value {
 
 /// `cargo lambada invoke`.
 pub async fn run(args: InvokeArgs) -> Result<(), Box<dyn std::error::Error>> {
-    for h in &args.headers {
-        parse_header(h)?;
-    }
-    if args.data.is_some() && args.post.is_none() {
-        return Err("--data goes with --post".into());
-    }
     let cfg = config::load(&args.settings)?;
     let local = emulator::local_dir(&cfg.artifact_dir());
     let result = invoke(&args, &cfg, &local).await;
     let _ = std::fs::remove_dir_all(&local);
+    let _ = std::fs::remove_dir(cfg.artifact_dir()); // only when empty
     result
+}
+
+/// What to send, worked out before the build so that mistakes fail fast.
+enum Source {
+    /// A complete event.
+    Event(Vec<u8>),
+    /// An HTTP request, turned into an event once the route table is known.
+    Http(gateway::Incoming),
+}
+
+fn source(args: &InvokeArgs, region: &str) -> Result<Source, Box<dyn std::error::Error>> {
+    if let Some(e) = args.example {
+        return Ok(Source::Event(e.json().as_bytes().to_vec()));
+    }
+    if let Some(path) = &args.event {
+        let bytes = read_input(path)?;
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .map_err(|e| format!("the event is not JSON: {e}"))?;
+        return Ok(Source::Event(bytes));
+    }
+    if let Some(path) = &args.sns {
+        let message = String::from_utf8_lossy(&read_input(path)?).into_owned();
+        return Ok(Source::Event(serde_json::to_vec(&sns_event(
+            &message, region,
+        ))?));
+    }
+    if let Some(rule) = &args.schedule {
+        return Ok(Source::Event(serde_json::to_vec(&schedule_event(
+            rule, region,
+        ))?));
+    }
+    let (method, uri) = match (&args.get, &args.post) {
+        (Some(p), _) => (Method::GET, p.clone()),
+        (None, Some(p)) => (Method::POST, p.clone()),
+        _ => {
+            return Err(
+                "nothing to send: use --event, --example, --get, --post, --sns or --schedule"
+                    .into(),
+            );
+        }
+    };
+    if !uri.starts_with('/') {
+        return Err(format!("the path must start with `/`, got `{uri}`").into());
+    }
+    if http::uri::PathAndQuery::try_from(uri.as_str()).is_err() {
+        return Err(format!("`{uri}` is not a valid path and query (percent-encode it)").into());
+    }
+    let mut headers: Vec<(String, String)> = args
+        .headers
+        .iter()
+        .map(|h| parse_header(h))
+        .collect::<Result<_, _>>()?;
+    let body = match &args.data {
+        None => Bytes::new(),
+        Some(d) => match d.strip_prefix('@') {
+            Some(file) => Bytes::from(read_input(&PathBuf::from(file))?),
+            None => Bytes::from(d.clone()),
+        },
+    };
+    if !body.is_empty() && !headers.iter().any(|(k, _)| k == "content-type") {
+        headers.push(("content-type".into(), "application/json".into()));
+    }
+    if !headers.iter().any(|(k, _)| k == "user-agent") {
+        let ua = format!("cargo-lambada/{}", env!("CARGO_PKG_VERSION"));
+        headers.push(("user-agent".into(), ua));
+    }
+    let source_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    gateway::add_forwarding_headers(&mut headers, source_ip, 443);
+    Ok(Source::Http(gateway::Incoming {
+        method,
+        uri,
+        headers,
+        body,
+        source_ip,
+    }))
 }
 
 async fn invoke(
@@ -169,73 +239,16 @@ async fn invoke(
     cfg: &config::Config,
     local: &std::path::Path,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    // Read the inputs before the build, so a typo fails fast.
-    let input = match (&args.event, &args.sns) {
-        (Some(p), _) | (None, Some(p)) => Some(read_input(p)?),
-        _ => None,
-    };
+    let source = source(args, &serve::region(cfg))?;
     let build = serve::build_local(cfg, args.release, true, local).await?;
-    let function = serve::function(cfg, build.bootstrap.clone());
-    let event: Vec<u8> = if let Some(e) = args.example {
-        e.json().as_bytes().to_vec()
-    } else if let (Some(bytes), Some(_)) = (&input, &args.event) {
-        serde_json::from_slice::<serde_json::Value>(bytes)
-            .map_err(|e| format!("the event is not JSON: {e}"))?;
-        bytes.clone()
-    } else if let (Some(bytes), Some(_)) = (&input, &args.sns) {
-        serde_json::to_vec(&sns_event(
-            &String::from_utf8_lossy(bytes),
-            &function.region,
-        ))?
-    } else if let Some(rule) = &args.schedule {
-        serde_json::to_vec(&schedule_event(rule, &function.region))?
-    } else {
-        let (method, uri) =
-            match (&args.get, &args.post) {
-                (Some(p), _) => (Method::GET, p.clone()),
-                (None, Some(p)) => (Method::POST, p.clone()),
-                _ => return Err(
-                    "nothing to send: use --event, --example, --get, --post, --sns or --schedule"
-                        .into(),
-                ),
-            };
-        if !uri.starts_with('/') {
-            return Err(format!("the path must start with `/`, got `{uri}`").into());
+    let event = match source {
+        Source::Event(bytes) => bytes,
+        Source::Http(incoming) => {
+            let router = gateway::Router::new(&build.manifest.routes);
+            gateway::event(args.format.kind(), &cfg.stage, &router, &incoming)
         }
-        let mut headers: Vec<(String, String)> = args
-            .headers
-            .iter()
-            .map(|h| parse_header(h))
-            .collect::<Result<_, _>>()?;
-        let body = match &args.data {
-            None => Bytes::new(),
-            Some(d) => match d.strip_prefix('@') {
-                Some(file) => Bytes::from(read_input(&PathBuf::from(file))?),
-                None => Bytes::from(d.clone()),
-            },
-        };
-        if !body.is_empty() && !headers.iter().any(|(k, _)| k == "content-type") {
-            headers.push(("content-type".into(), "application/json".into()));
-        }
-        if !headers.iter().any(|(k, _)| k == "user-agent") {
-            headers.push((
-                "user-agent".into(),
-                format!("cargo-lambada/{}", env!("CARGO_PKG_VERSION")),
-            ));
-        }
-        let source_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        gateway::add_forwarding_headers(&mut headers, source_ip, 443);
-        let incoming = gateway::Incoming {
-            method,
-            uri,
-            headers,
-            body,
-            source_ip,
-        };
-        let router = gateway::Router::new(&build.manifest.routes);
-        gateway::event(args.format.kind(), &cfg.stage, &router, &incoming)
     };
-
+    let function = serve::function(cfg, build.bootstrap);
     let mut sandbox = Sandbox::start(&function, 1).await?;
     let outcome = sandbox.invoke(Bytes::from(event)).await;
     sandbox.stop().await;

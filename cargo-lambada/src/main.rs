@@ -50,7 +50,10 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let Cli::Lambada(args) = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -73,9 +76,15 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
+            let mut shown = e.to_string();
             let mut source = e.source();
             while let Some(s) = source {
-                eprintln!("  caused by: {s}");
+                // Skip causes the message above already includes.
+                let text = s.to_string();
+                if !shown.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                    shown.push_str(&text);
+                }
                 source = s.source();
             }
             ExitCode::FAILURE

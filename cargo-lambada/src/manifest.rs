@@ -58,18 +58,40 @@ pub async fn read(binary: &Path) -> Result<Manifest, ManifestError> {
         .await
         .map_err(|e| ManifestError::Run(name.clone(), e))?;
     if !out.status.success() {
-        return Err(ManifestError::Failed(name, out.status, String::from_utf8_lossy(&out.stderr).into_owned()));
+        return Err(ManifestError::Failed(
+            name,
+            out.status,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ));
     }
     serde_json::from_slice(&out.stdout).map_err(|e| ManifestError::NotLambada(name, e))
 }
 
 /// Prints a route table.
 pub fn print_table(m: &Manifest) {
-    let w = m.routes.iter().map(|r| r.path.len()).max().unwrap_or(4).max(4);
-    let a = m.routes.iter().map(|r| r.apigw_path.len()).max().unwrap_or(8).max(8);
-    println!("{:<7} {:<w$}  {:<a$}  {:<18} KIND", "METHOD", "PATH", "RESOURCE", "HANDLER");
+    let w = m
+        .routes
+        .iter()
+        .map(|r| r.path.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let a = m
+        .routes
+        .iter()
+        .map(|r| r.apigw_path.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    println!(
+        "{:<7} {:<w$}  {:<a$}  {:<18} KIND",
+        "METHOD", "PATH", "RESOURCE", "HANDLER"
+    );
     for r in &m.routes {
-        println!("{:<7} {:<w$}  {:<a$}  {:<18} {}", r.method, r.path, r.apigw_path, r.handler, r.kind);
+        println!(
+            "{:<7} {:<w$}  {:<a$}  {:<18} {}",
+            r.method, r.path, r.apigw_path, r.handler, r.kind
+        );
     }
 }
 

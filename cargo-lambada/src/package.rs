@@ -28,7 +28,9 @@ pub enum PackageError {
     Manifest(#[from] ManifestError),
     #[error("the API needs {0} resources; API Gateway allows {MAX_RESOURCES} per REST API")]
     TooManyResources(usize),
-    #[error("the OpenAPI definition is {0} bytes; API Gateway imports at most {MAX_DEFINITION_BYTES}")]
+    #[error(
+        "the OpenAPI definition is {0} bytes; API Gateway imports at most {MAX_DEFINITION_BYTES}"
+    )]
     DefinitionTooLarge(usize),
     #[error("cannot write {0}: {1}")]
     Io(PathBuf, std::io::Error),
@@ -36,7 +38,9 @@ pub enum PackageError {
 
 /// The Lambda invocation URI API Gateway calls for a function ARN.
 pub fn invocation_uri(region: &str, function_arn: &str) -> String {
-    format!("arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations")
+    format!(
+        "arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+    )
 }
 
 /// Path parameter names of an API Gateway resource path (`{id}`, `{rest+}` → `rest`).
@@ -96,7 +100,10 @@ pub fn openapi(cfg: &Config, m: &Manifest, uri: Value) -> Result<Value, PackageE
         if let Some(ct) = &r.request_content_type {
             op["requestBody"] = json!({"content": {ct: {"schema": {}}}});
         }
-        paths.entry(&r.apigw_path).or_default().insert(r.method.to_lowercase(), op);
+        paths
+            .entry(&r.apigw_path)
+            .or_default()
+            .insert(r.method.to_lowercase(), op);
     }
     let doc = json!({
         "openapi": "3.0.1",
@@ -115,14 +122,24 @@ pub fn openapi(cfg: &Config, m: &Manifest, uri: Value) -> Result<Value, PackageE
 }
 
 /// The `execute-api` source ARN pattern of one route (`*` for variables).
-pub fn route_source_arn(region: &str, account: &str, api: &str, stage: &str, r: &RouteEntry) -> String {
+pub fn route_source_arn(
+    region: &str,
+    account: &str,
+    api: &str,
+    stage: &str,
+    r: &RouteEntry,
+) -> String {
     let path: Vec<&str> = r
         .apigw_path
         .split('/')
         .filter(|s| !s.is_empty())
         .map(|s| if s.starts_with('{') { "*" } else { s })
         .collect();
-    format!("arn:aws:execute-api:{region}:{account}:{api}/{stage}/{}/{}", r.method, path.join("/"))
+    format!(
+        "arn:aws:execute-api:{region}:{account}:{api}/{stage}/{}/{}",
+        r.method,
+        path.join("/")
+    )
 }
 
 /// Role, function, REST API (the OpenAPI body), deployment, stage and one
@@ -134,9 +151,13 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
     let role = match &cfg.role {
         Some(arn) => json!(arn),
         None => {
-            let mut policies = vec![json!("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")];
+            let mut policies = vec![json!(
+                "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+            )];
             if !cfg.subnets.is_empty() {
-                policies.push(json!("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"));
+                policies.push(json!(
+                    "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+                ));
             }
             policies.extend(cfg.policies.iter().map(|p| json!(p)));
             resources.insert(
@@ -194,7 +215,13 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
         }),
     );
     for (i, r) in m.routes.iter().filter(|r| r.kind == "http").enumerate() {
-        let arn = route_source_arn("${AWS::Region}", "${AWS::AccountId}", "${Api}", &cfg.stage, r);
+        let arn = route_source_arn(
+            "${AWS::Region}",
+            "${AWS::AccountId}",
+            "${Api}",
+            &cfg.stage,
+            r,
+        );
         resources.insert(
             format!("Permission{i}"),
             json!({
@@ -252,8 +279,14 @@ pub async fn run(args: PackageArgs) -> Result<(), PackageError> {
     let cfg = config::load(&args.settings)?;
     let artifact = build::build(&cfg, !args.debug, true).await?;
     let m = manifest::read(&artifact.binary).await?;
-    let region = cfg.region.clone().unwrap_or_else(|| "${AWS::Region}".into());
-    let function_arn = format!("arn:aws:lambda:{region}:${{AWS::AccountId}}:function:{}", cfg.function);
+    let region = cfg
+        .region
+        .clone()
+        .unwrap_or_else(|| "${AWS::Region}".into());
+    let function_arn = format!(
+        "arn:aws:lambda:{region}:${{AWS::AccountId}}:function:{}",
+        cfg.function
+    );
     let doc = openapi(&cfg, &m, json!(invocation_uri(&region, &function_arn)))?;
     let key = code_key(&cfg.function, &artifact.sha256_hex);
     let template = cloudformation(&cfg, &m, &key)?;
@@ -292,14 +325,27 @@ mod tests {
 
     #[test]
     fn resources_are_every_prefix() {
-        let rs = resources(&[route("GET", "/a/{id}"), route("POST", "/a/{id}/b"), route("GET", "/")]);
+        let rs = resources(&[
+            route("GET", "/a/{id}"),
+            route("POST", "/a/{id}/b"),
+            route("GET", "/"),
+        ]);
         assert_eq!(rs, ["/a", "/a/{id}", "/a/{id}/b"]);
     }
 
     #[test]
     fn source_arns_are_scoped_per_route() {
-        let arn = route_source_arn("eu-west-1", "123456789012", "abc", "prod", &route("GET", "/files/{rest+}"));
-        assert_eq!(arn, "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/files/*");
+        let arn = route_source_arn(
+            "eu-west-1",
+            "123456789012",
+            "abc",
+            "prod",
+            &route("GET", "/files/{rest+}"),
+        );
+        assert_eq!(
+            arn,
+            "arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/files/*"
+        );
         assert_eq!(path_params("/u/{id}/f/{rest+}"), ["id", "rest"]);
     }
 }

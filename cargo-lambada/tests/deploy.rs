@@ -64,7 +64,11 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("moto_server starts");
-        let moto = Moto { child, port, _dir: dir };
+        let moto = Moto {
+            child,
+            port,
+            _dir: dir,
+        };
         let start = Instant::now();
         while moto.http("GET", "/moto-api/reset-auth").is_none() && moto.http("GET", "/").is_none()
         {

@@ -150,6 +150,8 @@ async fn an_init_error_is_shown_with_the_output() {
                 .contains("with_state"),
             "{body}"
         );
+        // The bootstrap's own output comes with it.
+        assert!(body["output"].to_string().contains("with_state"), "{body}");
     }
     assert!(
         s.wait_log("init error Lambada.MissingState"),
@@ -230,6 +232,18 @@ async fn lambda_environment_context_cookies_and_binary_bodies() {
     .await;
     assert_eq!(res.status, 200);
     assert_eq!(res.body.as_ref(), &binary[..]);
+
+    // A large event: the Runtime API sends it chunked, as Lambda does.
+    let large = "x".repeat(100_000);
+    let res = send(
+        s.port,
+        "POST",
+        "/echo",
+        &[("content-type", "text/plain")],
+        large.clone(),
+    )
+    .await;
+    assert_eq!((res.status, res.text().len()), (200, large.len()));
 
     let res = get(s.port, "/state").await;
     assert_eq!(res.text(), "hello from state");

@@ -24,7 +24,11 @@ async fn helloworld_serves_plain_http() {
         .status()
         .expect("cargo build");
     assert!(status.success());
-    let mut cmd = Command::new(target_dir().join("debug/helloworld"));
+    // Run a copy: a concurrent build may replace target/debug/helloworld.
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("helloworld");
+    std::fs::copy(target_dir().join("debug/helloworld"), &binary).unwrap();
+    let mut cmd = Command::new(&binary);
     cmd.env("LAMBADA_MODE", "http")
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")

@@ -429,7 +429,27 @@ impl Serialize for SingleHeaders<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.headers.keys_len()))?;
         for key in self.headers.keys() {
-            if self.skip_cookies && key == SET_COOKIE {
+            if key == SET_COOKIE {
+                if self.skip_cookies {
+                    continue;
+                }
+                // One header per name in single-value mode, and cookies
+                // cannot be comma-joined: keep the last, as ALB would.
+                let all: Vec<_> = self
+                    .headers
+                    .get_all(key)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                if all.len() > 1 {
+                    tracing::warn!(
+                        cookies = all.len(),
+                        "several Set-Cookie headers in an ALB response without multi-value headers: only the last is sent; enable multi-value headers on the target group"
+                    );
+                }
+                if let Some(last) = all.last() {
+                    m.serialize_entry(key.as_str(), last)?;
+                }
                 continue;
             }
             let mut values = self

@@ -409,6 +409,9 @@ async fn cookies_in_each_shape() {
         res.payload()["multiValueHeaders"]["set-cookie"],
         serde_json::json!(["a=1; Path=/", "b=2; Path=/"])
     );
+    // Single-value ALB cannot carry two cookies: the last one, never a joined header.
+    let res = c.get("/cookies").kind(EventKind::Alb).send().await;
+    assert_eq!(res.payload()["headers"]["set-cookie"], "b=2; Path=/");
     let res = c
         .get("/cookies")
         .kind(EventKind::AlbMultiValue)

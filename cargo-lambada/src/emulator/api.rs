@@ -37,8 +37,11 @@ pub const MAX_RESPONSE: usize = 6_291_556;
 /// An event waiting for the runtime's next `GET …/next`.
 #[derive(Debug)]
 pub struct Job {
+    /// `Lambda-Runtime-Aws-Request-Id`.
     pub request_id: String,
+    /// `Lambda-Runtime-Trace-Id`.
     pub trace_id: String,
+    /// The event.
     pub event: Bytes,
 }
 
@@ -58,11 +61,15 @@ pub enum Signal {
 /// The endpoint's state, shared by its connections.
 #[derive(Debug)]
 pub struct Api {
+    /// `Lambda-Runtime-Invoked-Function-Arn`.
     pub function_arn: String,
+    /// The function timeout, for `Lambda-Runtime-Deadline-Ms`.
     pub timeout_ms: u64,
+    /// Events waiting for a `next` (one at a time).
     pub jobs: tokio::sync::Mutex<mpsc::Receiver<Job>>,
     /// The request id handed out and not yet answered.
     pub current: Mutex<Option<String>>,
+    /// Where the sandbox hears about the runtime.
     pub signals: mpsc::UnboundedSender<Signal>,
 }
 
@@ -302,4 +309,142 @@ async fn next(api: &Api) -> Response<ApiBody> {
     set("lambda-runtime-invoked-function-arn", &api.function_arn);
     set("lambda-runtime-trace-id", &job.trace_id);
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::*;
+
+    /// Sends raw HTTP/1.1 and reads until `end` appears in the answer.
+    async fn exchange(stream: &mut TcpStream, request: String, end: &str) -> String {
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut got = Vec::new();
+        let read = async {
+            while !String::from_utf8_lossy(&got).contains(end) {
+                let mut buf = [0u8; 8192];
+                let n = stream.read(&mut buf).await.unwrap();
+                assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+                got.extend_from_slice(&buf[..n]);
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .expect("an answer");
+        String::from_utf8_lossy(&got).into_owned()
+    }
+
+    fn post(path: &str, headers: &str, body: &str) -> String {
+        format!(
+            "POST /2018-06-01/runtime/{path} HTTP/1.1\r\nhost: x\r\n{headers}content-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    const NEXT: &str = "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nhost: x\r\n\r\n";
+
+    #[tokio::test]
+    async fn speaks_rapid() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (jobs, jobs_rx) = mpsc::channel(1);
+        let (signals, mut heard) = mpsc::unbounded_channel();
+        let api = Arc::new(Api {
+            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:f".into(),
+            timeout_ms: 3000,
+            jobs: tokio::sync::Mutex::new(jobs_rx),
+            current: Mutex::new(None),
+            signals,
+        });
+        let server = tokio::spawn(serve(listener, api));
+        let mut rt = TcpStream::connect(addr).await.unwrap();
+
+        // A small event has a Content-Length and Lambda's headers.
+        let job = |id: &str, event: String| Job {
+            request_id: id.into(),
+            trace_id: "Root=1-6553f100-0123456789abcdef01234567;Sampled=0".into(),
+            event: Bytes::from(event),
+        };
+        jobs.send(job("id-1", "{}".into())).await.unwrap();
+        let res = exchange(&mut rt, NEXT.into(), "\r\n\r\n{}").await;
+        let lower = res.to_ascii_lowercase();
+        assert!(lower.starts_with("http/1.1 200"), "{res}");
+        assert!(lower.contains("content-length: 2\r\n"), "{res}");
+        assert!(
+            lower.contains("lambda-runtime-aws-request-id: id-1\r\n"),
+            "{res}"
+        );
+        assert!(lower.contains("lambda-runtime-deadline-ms: "), "{res}");
+        assert!(
+            lower.contains("lambda-runtime-invoked-function-arn: arn:aws:lambda:"),
+            "{res}"
+        );
+        assert!(lower.contains("lambda-runtime-trace-id: root=1-"), "{res}");
+        assert!(matches!(heard.recv().await, Some(Signal::Ready)));
+        assert!(matches!(heard.recv().await, Some(Signal::Delivered)));
+
+        // Accepted results are 202 {"status":"OK"}; a second one for the
+        // same id, or one for an unknown id, is refused.
+        let res = exchange(
+            &mut rt,
+            post("invocation/id-1/response", "", "{\"a\":1}"),
+            "OK\"}\n",
+        )
+        .await;
+        assert!(res.starts_with("HTTP/1.1 202"), "{res}");
+        match heard.recv().await {
+            Some(Signal::Result {
+                request_id,
+                reply: Reply::Response(b),
+            }) => {
+                assert_eq!((request_id.as_str(), &b[..]), ("id-1", &b"{\"a\":1}"[..]));
+            }
+            other => panic!("{other:?}"),
+        }
+        let res = exchange(&mut rt, post("invocation/id-1/response", "", "{}"), "}\n").await;
+        assert!(
+            res.starts_with("HTTP/1.1 400") && res.contains("InvalidRequestID"),
+            "{res}"
+        );
+
+        // A large event is chunked, as Go's net/http sends it.
+        let big = format!("\"{}\"", "x".repeat(5000));
+        jobs.send(job("id-2", big)).await.unwrap();
+        let res = exchange(&mut rt, NEXT.into(), "\r\n0\r\n\r\n").await;
+        assert!(
+            res.to_ascii_lowercase()
+                .contains("transfer-encoding: chunked"),
+            "{res}"
+        );
+
+        // Errors carry their type from the header, else from the body.
+        let error = "{\"errorType\":\"Boom\",\"errorMessage\":\"bad\"}";
+        let res = exchange(&mut rt, post("invocation/id-2/error", "", error), "OK\"}\n").await;
+        assert!(res.starts_with("HTTP/1.1 202"), "{res}");
+        while let Some(signal) = heard.recv().await {
+            if let Signal::Result {
+                reply: Reply::Error(e),
+                ..
+            } = signal
+            {
+                assert_eq!(e.error_type, "Boom");
+                break;
+            }
+        }
+        let header = "lambda-runtime-function-error-type: Runtime.Init\r\n";
+        let res = exchange(&mut rt, post("init/error", header, error), "OK\"}\n").await;
+        assert!(res.starts_with("HTTP/1.1 202"), "{res}");
+        match heard.recv().await {
+            Some(Signal::InitError(e)) => assert_eq!(e.error_type, "Runtime.Init"),
+            other => panic!("{other:?}"),
+        }
+
+        let res = exchange(&mut rt, post("nope", "", ""), "}\n").await;
+        assert!(res.starts_with("HTTP/1.1 404"), "{res}");
+        server.abort();
+    }
 }

@@ -37,6 +37,8 @@ use api::{Api, Job, Signal};
 
 /// How many lines of a bootstrap's output are kept for error reports.
 const TAIL_LINES: usize = 40;
+/// How long a runtime that reported an init error may take to exit.
+const GRACE: Duration = Duration::from_secs(1);
 /// Lambda's limit on the init phase (on-demand functions).
 const INIT_LIMIT: Duration = Duration::from_secs(10);
 
@@ -275,10 +277,21 @@ impl Tail {
     }
 }
 
+/// Passes a stream of the bootstrap's output through to our stderr, line by
+/// line (lossily decoded: a stream is never left undrained, which would
+/// block the bootstrap), keeping the tail.
 fn forward(stream: impl AsyncRead + Unpin + Send + 'static, tail: Arc<Tail>) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut lines = BufReader::new(stream).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
+        let mut reader = BufReader::new(stream);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let line = String::from_utf8_lossy(&buf);
+            let line = line.trim_end_matches(['\n', '\r']).to_owned();
             {
                 let mut err = std::io::stderr().lock();
                 let _ = writeln!(err, "{line}");
@@ -376,7 +389,16 @@ impl Sandbox {
                 signal = sandbox.signals.recv() => match signal {
                     Some(Signal::Ready) => return Ok(sandbox),
                     Some(Signal::InitError(error)) => {
-                        let reason = sandbox.stop().await;
+                        // A runtime exits after reporting its init error:
+                        // give it a moment, so its last words are kept.
+                        let exited = tokio::time::timeout(GRACE, sandbox.child.wait()).await;
+                        let reason = match exited {
+                            Ok(Ok(status)) => describe_exit(status),
+                            _ => {
+                                sandbox.stop().await;
+                                "was stopped after reporting it".to_owned()
+                            }
+                        };
                         let output = sandbox.output().await;
                         return Err(Fault::Init { error: Some(error), reason, output });
                     }
@@ -591,9 +613,9 @@ impl Pool {
     }
 }
 
-/// Puts the built binary in place as `dir/bootstrap`, as Lambda unpacks it
-/// into its task root (a hard link when possible, else a copy), so a later
-/// `cargo build` cannot change a running function's code.
+/// Copies the built binary to `dir/bootstrap`, as Lambda unpacks it into its
+/// task root, so a later `cargo build` cannot change a running function's
+/// code (a copy, not a hard link: a linker may rewrite its output in place).
 pub fn install_bootstrap(binary: &Path, dir: &Path) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let dest = dir.join("bootstrap");
@@ -602,9 +624,7 @@ pub fn install_bootstrap(binary: &Path, dir: &Path) -> std::io::Result<PathBuf> 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    if std::fs::hard_link(binary, &dest).is_err() {
-        std::fs::copy(binary, &dest)?;
-    }
+    std::fs::copy(binary, &dest)?;
     Ok(dest)
 }
 

@@ -290,7 +290,8 @@ pub fn too_large() -> http::Response<Bytes> {
     )
 }
 
-/// Whether a header name is one the gateway forwards (all valid names).
+/// The request headers as (name, value) pairs; a value that is not visible
+/// ASCII is dropped (events carry headers as JSON strings).
 pub fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()

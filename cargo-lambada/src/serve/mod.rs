@@ -115,22 +115,26 @@ pub async fn build_local(
     })
 }
 
-/// The function as Lambda would run it, from the configuration.
-pub fn function(cfg: &Config, bootstrap: PathBuf) -> Function {
-    let region = cfg
-        .region
+/// The region the function runs in: the configured one, else the AWS
+/// environment's, else us-east-1.
+pub fn region(cfg: &Config) -> String {
+    cfg.region
         .clone()
         .or_else(|| std::env::var("AWS_REGION").ok())
         .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
         .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| "us-east-1".into());
+        .unwrap_or_else(|| "us-east-1".into())
+}
+
+/// The function as Lambda would run it, from the configuration.
+pub fn function(cfg: &Config, bootstrap: PathBuf) -> Function {
     Function {
         name: cfg.function.clone(),
         bootstrap,
         cwd: cfg.project.package_dir.clone(),
         memory_mb: cfg.memory,
         timeout: std::time::Duration::from_secs(u64::try_from(cfg.timeout).unwrap_or(30)),
-        region,
+        region: region(cfg),
         environment: cfg
             .environment
             .iter()
@@ -205,6 +209,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let local = emulator::local_dir(&cfg.artifact_dir());
     let result = serve(&cfg, &args, &opts, &local).await;
     let _ = std::fs::remove_dir_all(&local);
+    let _ = std::fs::remove_dir(cfg.artifact_dir()); // only when empty
     result
 }
 
@@ -214,12 +219,15 @@ async fn serve(
     opts: &Options,
     local: &Path,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let first = Arc::new(generation(cfg, opts, local.join("gen-1")).await?);
+    // Listen first: a busy port fails at once, and requests sent during
+    // the first build wait in the backlog.
+    let shutdown = shutdown_signal();
     let addr = SocketAddr::new(args.host, args.port);
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let bound = listener.local_addr()?;
+    let first = Arc::new(generation(cfg, opts, local.join("gen-1")).await?);
     println!();
     manifest::print_table(&first.manifest);
     println!();
@@ -259,7 +267,6 @@ async fn serve(
         ));
     }
 
-    let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -369,25 +376,39 @@ async fn reload(
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C, SIGTERM or SIGHUP. The handlers are installed when
+/// this is called (not when first polled), so a signal during the first
+/// build is not lost, and never kills the process before its bootstraps.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        async fn wait(s: Option<Signal>) {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+        let [int, term, hup] = [
+            SignalKind::interrupt(),
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+        ]
+        .map(|k| signal(k).ok());
+        async move {
+            tokio::select! {
+                _ = wait(int) => {}
+                _ = wait(term) => {}
+                _ = wait(hup) => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn handle(
@@ -431,7 +452,16 @@ async fn handle(
                     };
                     let kind = shared.format.kind();
                     let event = gateway::event(kind, &shared.stage, &g.router, &incoming);
-                    gateway::response(kind, g.pool.invoke(Bytes::from(event)).await)
+                    // Its own task: a client that hangs up does not cut the
+                    // invocation short (nor kill its bootstrap), as on Lambda.
+                    let invocation =
+                        tokio::spawn(async move { g.pool.invoke(Bytes::from(event)).await });
+                    let outcome = invocation.await.unwrap_or_else(|e| {
+                        Err(emulator::Fault::Spawn(format!(
+                            "the invocation task failed: {e}"
+                        )))
+                    });
+                    gateway::response(kind, outcome)
                 }
             }
         }

@@ -42,14 +42,24 @@ fn ignored(name: &str) -> bool {
 
 fn scan(w: &Watch) -> Snapshot {
     let mut snap = Snapshot::new();
-    let mut stack: Vec<PathBuf> = w.roots.clone();
+    for root in &w.roots {
+        // An excluded directory that holds the root (a project inside a
+        // target directory) does not hide the root's own files.
+        let exclude: Vec<&PathBuf> = w.exclude.iter().filter(|x| !root.starts_with(x)).collect();
+        scan_root(root, &exclude, &mut snap);
+    }
+    snap
+}
+
+fn scan_root(root: &Path, exclude: &[&PathBuf], snap: &mut Snapshot) {
+    let mut stack: Vec<PathBuf> = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
         for e in entries.flatten() {
             if snap.len() >= MAX_FILES {
-                return snap;
+                return;
             }
             let name = e.file_name();
             if name.to_str().is_none_or(ignored) {
@@ -58,18 +68,15 @@ fn scan(w: &Watch) -> Snapshot {
             let path = e.path();
             let Ok(ft) = e.file_type() else { continue };
             if ft.is_dir() {
-                if !w.exclude.iter().any(|x| path.starts_with(x)) {
+                if !exclude.iter().any(|x| path.starts_with(x)) {
                     stack.push(path);
                 }
             } else if let Ok(m) = e.metadata() {
-                snap.insert(
-                    path,
-                    (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()),
-                );
+                let modified = m.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                snap.insert(path, (modified, m.len()));
             }
         }
     }
-    snap
 }
 
 async fn scan_async(w: &Watch) -> Snapshot {
@@ -152,5 +159,11 @@ mod tests {
         );
         std::fs::write(root.join("src/main.rs"), "fn main() { println!(); }").unwrap();
         assert_ne!(scan(&w), snap);
+        // A root inside an excluded directory is still scanned.
+        let w = Watch {
+            roots: vec![root.join("out")],
+            exclude: vec![root.to_path_buf()],
+        };
+        assert_eq!(scan(&w).len(), 1);
     }
 }

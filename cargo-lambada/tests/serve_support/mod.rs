@@ -52,10 +52,14 @@ pub fn helloworld() -> String {
         .to_string()
 }
 
+/// Writes `content` unless the file already holds it (keeping its mtime),
+/// through a rename, so a concurrent reader never sees half a file.
 fn write_if_changed(path: &Path, content: &[u8]) {
     if std::fs::read(path).ok().as_deref() != Some(content) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, content).unwrap();
+        std::fs::rename(&tmp, path).unwrap();
     }
 }
 
@@ -65,10 +69,17 @@ fn write_if_changed(path: &Path, content: &[u8]) {
 /// file (so it resolves offline to the versions already compiled). Files
 /// are rewritten only when they differ, to keep cargo's fingerprints.
 pub fn fixture(fixture: &str, package: &str) -> PathBuf {
+    // Once per test binary: its tests run in parallel and share the copy.
+    static DONE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    let dest = target_dir().join("lambada-test-fixtures").join(package);
+    if done.iter().any(|p| p == package) {
+        return dest;
+    }
+    done.push(package.to_owned());
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(fixture);
-    let dest = target_dir().join("lambada-test-fixtures").join(package);
     let runtime = workspace().join("lambada-runtime");
     let manifest = std::fs::read_to_string(src.join("Cargo.toml"))
         .unwrap()
@@ -87,7 +98,10 @@ pub fn fixture(fixture: &str, package: &str) -> PathBuf {
     write_if_changed(&dest.join("Cargo.toml"), manifest.as_bytes());
     copy_tree(&src.join("src"), &dest.join("src"));
     if !dest.join("Cargo.lock").exists() {
-        std::fs::copy(workspace().join("Cargo.lock"), dest.join("Cargo.lock")).unwrap();
+        write_if_changed(
+            &dest.join("Cargo.lock"),
+            &std::fs::read(workspace().join("Cargo.lock")).unwrap(),
+        );
     }
     dest
 }
