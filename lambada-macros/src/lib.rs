@@ -13,6 +13,8 @@ mod http_error;
 mod main_attr;
 mod route;
 mod routes;
+mod schedule;
+mod trigger;
 
 fn debug(name: &str, tokens: proc_macro2::TokenStream) -> TokenStream {
     if std::env::var_os("LAMBADA_MACROS_DEBUG").is_some() {
@@ -54,6 +56,54 @@ method_attr! {
     options => Options;
 }
 
+macro_rules! trigger_attr {
+    ($($(#[$doc:meta])* $name:ident => $kind:ident;)*) => {$(
+        $(#[$doc])*
+        #[proc_macro_attribute]
+        pub fn $name(args: TokenStream, item: TokenStream) -> TokenStream {
+            debug(
+                stringify!($name),
+                trigger::expand(trigger::Kind::$kind, args.into(), item.into()),
+            )
+        }
+    )*};
+}
+
+trigger_attr! {
+    /// Runs this function for each message of an SNS topic:
+    /// `#[sns(topic = "notifications")]` (a topic name, created by deploy
+    /// when missing, or an ARN). The first argument is
+    /// `SnsMessage<T>`; a failure is a function error, so SNS retries.
+    ///
+    /// Every trigger attribute also takes `timeout = <s>`, `memory = <MB>`
+    /// and `concurrency = <n>` for the function deploy creates for it.
+    sns => Sns;
+    /// Runs this function for each message of an SQS queue:
+    /// `#[sqs(queue = "orders", batch_size = 10, batch_window = 5)]`. The
+    /// first argument is `SqsMessage<T>`; failed messages are reported in
+    /// `batchItemFailures`, so only they are retried.
+    sqs => Sqs;
+    /// Runs this function for each record of a Kinesis stream:
+    /// `#[kinesis(stream = "clicks", starting_position = "LATEST",
+    /// batch_size = 100)]`. The first argument is `KinesisRecord<T>`; the
+    /// first failure stops the batch and is reported in `batchItemFailures`.
+    kinesis => Kinesis;
+    /// Runs this function for each record of a DynamoDB table's stream:
+    /// `#[dynamodb_stream(table = "devices")]`. The first argument is
+    /// `StreamRecord<T>`, with old and new images as plain `T`.
+    dynamodb_stream => DynamoDbStream;
+    /// Runs this function on an EventBridge schedule:
+    /// `#[schedule("rate(15 minutes)")]`, `#[schedule("cron(0 12 * * ? *)",
+    /// input = {"key": "value"})]`. The expression is checked at compile
+    /// time. The argument is `ScheduledEvent`, or `Json<T>` of the `input`.
+    schedule => Schedule;
+    /// A function invoked directly (the SDK, an IoT rule, Step Functions)
+    /// with a JSON payload: `#[invoke] async fn register(Json(d):
+    /// Json<Device>) -> Result<Json<Reply>, Error>`. The return value is the
+    /// response; an error is a function error.
+    invoke => Invoke;
+}
+
 /// Routes requests with the given method: `#[route(GET, "/users/<id>")]`.
 #[proc_macro_attribute]
 pub fn route(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -69,9 +119,11 @@ pub fn routes(input: TokenStream) -> TokenStream {
     debug("routes!", routes::expand(input.into()))
 }
 
-/// Runs an `async fn main` on a single-threaded tokio runtime (what a Lambda
-/// function's fraction of a vCPU calls for); `#[lambada::main(flavor =
-/// "multi_thread")]` for the multi-thread scheduler.
+/// Runs an `async fn main` on a tokio runtime chosen by how the binary was
+/// started: single-threaded under Lambda (what a function's fraction of a
+/// vCPU and one invocation at a time call for), multi-threaded in HTTP server
+/// mode (a container serving concurrent requests). `#[lambada::main(flavor =
+/// "current_thread")]` or `(flavor = "multi_thread")` forces one.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     debug("main", main_attr::expand(args.into(), item.into()))

@@ -15,14 +15,14 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let mut errors = Errors::default();
-    let mut multi = false;
+    let mut flavor = None;
     if !args.is_empty() {
         let parser = syn::meta::parser(|meta| {
             if meta.path.is_ident("flavor") {
                 let v: syn::LitStr = meta.value()?.parse()?;
                 match v.value().as_str() {
-                    "current_thread" => multi = false,
-                    "multi_thread" => multi = true,
+                    "current_thread" => flavor = Some(false),
+                    "multi_thread" => flavor = Some(true),
                     _ => {
                         return Err(syn::Error::new(
                             v.span(),
@@ -55,10 +55,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     func.sig.asyncness = None;
     let body = &func.block;
-    let runner = if multi {
-        quote!(::lambada::__private::block_on_multi_thread)
-    } else {
-        quote!(::lambada::__private::block_on)
+    let runner = match flavor {
+        None => quote!(::lambada::__private::block_on),
+        Some(true) => quote!(::lambada::__private::block_on_multi_thread),
+        Some(false) => quote!(::lambada::__private::block_on_current_thread),
     };
     let new_body = quote_spanned!(body.span()=> { #runner(async move #body) });
     match syn::parse2(new_body) {

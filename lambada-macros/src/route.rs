@@ -122,7 +122,7 @@ fn leak(s: &str) -> &'static str {
 }
 
 /// The last path segment's identifier of a type, and its generic arguments.
-fn type_tail(ty: &syn::Type) -> Option<(String, Vec<&syn::Type>)> {
+pub(crate) fn type_tail(ty: &syn::Type) -> Option<(String, Vec<&syn::Type>)> {
     match ty {
         syn::Type::Path(p) if p.qself.is_none() => {
             let seg = p.path.segments.last()?;
@@ -188,7 +188,7 @@ fn is_scalar(ty: &syn::Type) -> bool {
     scalar(&n) || (n == "Option" && args.first().is_some_and(|t| is_scalar(t)))
 }
 
-fn type_string(ty: &syn::Type) -> String {
+pub(crate) fn type_string(ty: &syn::Type) -> String {
     let s = quote!(#ty).to_string();
     let mut out = String::with_capacity(s.len());
     let chars: Vec<char> = s.chars().collect();
@@ -605,7 +605,7 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
             }
 
             impl ::lambada::__private::RouteDef for #name {
-                const ROUTE: ::lambada::__private::Route = ::lambada::__private::Route {
+                const ENTRY: ::lambada::__private::Entry = ::lambada::__private::Entry::Http(::lambada::__private::Route {
                     method: ::lambada::Method::#method,
                     path: #path,
                     canonical: #canonical,
@@ -619,7 +619,7 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
                     response_content_type: #response_ct,
                     states: &[#(#states),*],
                     call: __lambada_call,
-                };
+                });
             }
         };
     }
@@ -638,7 +638,8 @@ fn stub(func: &syn::ItemFn) -> TokenStream {
         #[derive(Debug)]
         #vis struct #name {}
         impl ::lambada::__private::RouteDef for #name {
-            const ROUTE: ::lambada::__private::Route = ::lambada::__private::stub_route(#handler);
+            const ENTRY: ::lambada::__private::Entry =
+                ::lambada::__private::Entry::Http(::lambada::__private::stub_route(#handler));
         }
     }
 }

@@ -19,13 +19,19 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     };
     let entries = paths
         .iter()
-        .map(|p| quote_spanned!(p.span()=> &<#p as ::lambada::__private::RouteDef>::ROUTE));
+        .map(|p| quote_spanned!(p.span()=> &<#p as ::lambada::__private::RouteDef>::ENTRY));
     let checks = paths.iter().enumerate().skip(1).map(|(i, p)| {
-        quote_spanned!(p.span()=> const _: () = ::lambada::__private::check_route(__LAMBADA_ROUTES, #i);)
+        quote_spanned!(p.span()=> const _: () = ::lambada::__private::check_route(__LAMBADA_ENTRIES, #i);)
     });
     quote! {{
-        const __LAMBADA_ROUTES: &[&::lambada::__private::Route] = &[#(#entries),*];
+        const __LAMBADA_ENTRIES: &[&::lambada::__private::Entry] = &[#(#entries),*];
         #(#checks)*
-        ::lambada::Routes::from_static(__LAMBADA_ROUTES)
+        const __LAMBADA_HTTP: &[&::lambada::__private::Route] = &::lambada::__private::http_table::<
+            { ::lambada::__private::count_http(__LAMBADA_ENTRIES) },
+        >(__LAMBADA_ENTRIES);
+        const __LAMBADA_TRIGGERS: &[&::lambada::__private::Trigger] = &::lambada::__private::trigger_table::<
+            { ::lambada::__private::count_triggers(__LAMBADA_ENTRIES) },
+        >(__LAMBADA_ENTRIES);
+        ::lambada::Routes::from_static(__LAMBADA_HTTP, __LAMBADA_TRIGGERS)
     }}
 }

@@ -15,6 +15,7 @@ use crate::event::{self, EventError};
 use crate::request::{Context, Request};
 use crate::response::{IntoResponse, Problem, Response};
 use crate::route::{HandlerFuture, Method, Route, Routes};
+use crate::trigger::{self, Trigger};
 
 /// Facts about the Lambda invocation, from the Runtime API's headers.
 #[derive(Debug, Clone, Copy, Default)]
@@ -65,6 +66,8 @@ impl Matcher {
 pub(crate) struct Inner {
     pub routes: Routes,
     matcher: OnceLock<Matcher>,
+    /// The trigger handler every event goes to, when this function is one.
+    trigger: Option<&'static Trigger>,
 }
 
 /// A route table ready to serve: what the Lambda loop, the HTTP server and
@@ -127,12 +130,42 @@ fn decode_params<'a>(
 }
 
 impl App {
-    /// Prepares a route table for serving.
+    /// Prepares a route table for serving HTTP events.
     pub fn new(routes: Routes) -> App {
         App(Arc::new(Inner {
             routes,
             matcher: OnceLock::new(),
+            trigger: None,
         }))
+    }
+
+    /// Prepares a route table for the function whose `Handler` setting is
+    /// `handler` (`_HANDLER` in a Lambda environment): a trigger handler's
+    /// name sends every event to it; anything else (`bootstrap`, nothing)
+    /// means HTTP events. `Err` when the name is no trigger and the table
+    /// has no HTTP routes either.
+    pub fn for_handler(routes: Routes, handler: Option<&str>) -> Result<App, crate::Error> {
+        let trigger = handler.and_then(|h| routes.trigger(h));
+        if trigger.is_none() && routes.iter().next().is_none() && routes.triggers().next().is_some()
+        {
+            let names: Vec<&str> = routes.triggers().map(|t| t.handler).collect();
+            return Err(format!(
+                "the function's handler is `{}`, which is not a trigger handler of this binary (it has: {}), and the binary has no HTTP routes",
+                handler.unwrap_or(""),
+                names.join(", ")
+            )
+            .into());
+        }
+        Ok(App(Arc::new(Inner {
+            routes,
+            matcher: OnceLock::new(),
+            trigger,
+        })))
+    }
+
+    /// The trigger handler this app serves, if it is one.
+    pub fn trigger(&self) -> Option<&'static Trigger> {
+        self.0.trigger
     }
 
     /// The route table.
@@ -207,14 +240,21 @@ impl App {
         }
     }
 
-    /// Decodes an HTTP event, dispatches it, and encodes the response in
-    /// the event's own shape. `Err` only for payloads that are not HTTP
-    /// events at all; every HTTP-level problem is a response.
+    /// Handles one invocation: for a trigger function, runs the trigger
+    /// handler; otherwise decodes an HTTP event, dispatches it, and encodes
+    /// the response in the event's own shape. `Err` is a Lambda function
+    /// error: a payload that is not an HTTP event at all, or a failed
+    /// trigger; every HTTP-level problem is a response.
     pub async fn handle_event(
         &self,
         event: &[u8],
         invocation: &Invocation<'_>,
     ) -> Result<Vec<u8>, EventError> {
+        if let Some(t) = self.0.trigger {
+            return trigger::handle(t, &self.0.routes.states, event, invocation)
+                .await
+                .map_err(EventError::Handler);
+        }
         let d = event::decode(event)?;
         let kind = d.kind;
         let mut context = d.context;
@@ -330,11 +370,7 @@ async fn call(route: &'static Route, req: &Request<'_>) -> Response {
     {
         Ok(res) => res,
         Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "(non-string panic payload)".to_owned());
+            let msg = trigger::panic_message(&panic);
             tracing::error!(
                 handler = route.handler,
                 route = route.canonical,

@@ -174,14 +174,17 @@ pub enum EventError {
     UnknownShape,
     /// The payload is not UTF-8 (so not JSON).
     NotUtf8,
+    /// A trigger handler failed (or its event did not decode).
+    Handler(crate::trigger::TriggerError),
 }
 
 impl EventError {
     /// The `errorType` reported to Lambda.
-    pub fn error_type(&self) -> &'static str {
+    pub fn error_type(&self) -> &str {
         match self {
             EventError::Json(_) | EventError::NotUtf8 => "Lambada.InvalidEventJson",
             EventError::UnknownShape => "Lambada.UnknownEventShape",
+            EventError::Handler(e) => &e.error_type,
         }
     }
 }
@@ -193,6 +196,7 @@ impl fmt::Display for EventError {
             EventError::Json(e) => write!(f, "the event is not valid JSON ({e}); {EXPECTED}"),
             EventError::UnknownShape => write!(f, "unrecognised event shape: {EXPECTED}"),
             EventError::NotUtf8 => write!(f, "the event is not UTF-8, so not JSON; {EXPECTED}"),
+            EventError::Handler(e) => write!(f, "{e}"),
         }
     }
 }

@@ -72,6 +72,7 @@ mod runtime;
 mod server;
 #[cfg(feature = "test-client")]
 pub mod test;
+pub mod trigger;
 
 pub use dispatch::{App, Invocation};
 pub use event::EventError;
@@ -83,21 +84,26 @@ pub use extract::{
 pub use http;
 pub use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 pub use lambada_macros::{
-    HttpError, delete, get, head, main, options, patch, post, put, route, routes,
+    HttpError, delete, dynamodb_stream, get, head, invoke, kinesis, main, options, patch, post,
+    put, route, routes, schedule, sns, sqs,
 };
 pub use request::{Context, EventKind, Request};
 pub use response::{ApiError, Body, Html, HttpError, IntoResponse, Problem, Redirect, Response};
-pub use route::{Method, Param, Route, RouteDef, Routes, Source, StateKey};
+pub use route::{Entry, Method, Param, Route, RouteDef, Routes, Source, StateKey};
 
 /// The error type of `main` and of [`run`].
 pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything a handler module needs: `use lambada::prelude::*;`.
 pub mod prelude {
+    pub use crate::trigger::{
+        KinesisRecord, LambdaContext, Raw, ScheduledEvent, SnsMessage, SqsMessage, StreamRecord,
+    };
     pub use crate::{
         Context, Cookies, EventKind, Form, HeaderMap, HeaderName, HttpError, IntoResponse, Json,
         Problem, Query, RawEvent, Redirect, Request, Response, Routes, State, StatusCode, delete,
-        get, head, options, patch, post, put, route, routes,
+        dynamodb_stream, get, head, invoke, kinesis, options, patch, post, put, route, routes,
+        schedule, sns, sqs,
     };
 }
 
@@ -165,7 +171,26 @@ pub async fn run_with(routes: Routes, mode: Mode) -> Result<(), Error> {
         }
         return Err(e);
     }
-    let app = App::new(routes);
+    let handler = std::env::var("_HANDLER").ok();
+    let app = match App::for_handler(routes, handler.as_deref()) {
+        Ok(app) => app,
+        Err(e) => {
+            if let Mode::Lambda(api) = &mode {
+                let _ = runtime::init_error(api, "Lambada.UnknownHandler", &e.to_string()).await;
+            }
+            return Err(e);
+        }
+    };
+    if let Some(t) = app.trigger() {
+        if let Mode::Http(_) = mode {
+            return Err(format!(
+                "`_HANDLER` names the #[{}] handler `{}`: trigger handlers run under Lambda only (set AWS_LAMBDA_RUNTIME_API)",
+                t.kind, t.handler
+            )
+            .into());
+        }
+        tracing::debug!(handler = t.handler, kind = %t.kind, "serving a trigger handler");
+    }
     match mode {
         Mode::Lambda(api) => runtime::serve(app, &api).await,
         Mode::Http(addr) => server::serve(app, addr).await,
@@ -175,16 +200,38 @@ pub async fn run_with(routes: Routes, mode: Mode) -> Result<(), Error> {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::extract::marker::{ViaBody, ViaParts};
-    pub use crate::route::{HandlerFuture, Param, Route, RouteDef, Source, StateKey, check_route};
+    pub use crate::route::{
+        Entry, HandlerFuture, Param, Route, RouteDef, Source, StateKey, check_route, count_http,
+        count_triggers, http_table, trigger_table,
+    };
+    pub use crate::trigger::{
+        DynamoDbStreamInput, FromInvocation, InvokeInput, KinesisInput, OneFuture, ScheduleInput,
+        SnsInput, SqsInput, Trigger, TriggerCall, TriggerFuture, TriggerKind, TriggerOutput,
+        drive_dynamodb_stream, drive_invoke, drive_kinesis, drive_schedule, drive_sns, drive_sqs,
+    };
     pub use lambada_path::Segment;
+    pub use serde_json;
 
     use crate::extract::{FieldKind, FromField};
     use crate::request::Request;
     use crate::response::{IntoResponse, Problem, Response};
 
-    /// Builds the runtime `#[lambada::main]` runs on: one thread, as a
-    /// Lambda function has (a fraction of) one vCPU.
+    /// Builds the runtime `#[lambada::main]` runs on and runs `fut` on it:
+    /// one thread under Lambda (a function has a fraction of a vCPU and one
+    /// invocation at a time), the multi-thread scheduler in HTTP server
+    /// mode (a container serves concurrent requests on all its cores).
     pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+        let http = std::env::var_os("LAMBADA_ROUTES").is_none()
+            && matches!(crate::Mode::from_env(), Ok(crate::Mode::Http(_)));
+        if http {
+            block_on_multi_thread(fut)
+        } else {
+            block_on_current_thread(fut)
+        }
+    }
+
+    /// `#[lambada::main(flavor = "current_thread")]`.
+    pub fn block_on_current_thread<F: std::future::Future>(fut: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -192,7 +239,7 @@ pub mod __private {
             .block_on(fut)
     }
 
-    /// Same, on the multi-thread scheduler.
+    /// `#[lambada::main(flavor = "multi_thread")]`.
     pub fn block_on_multi_thread<F: std::future::Future>(fut: F) -> F::Output {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -262,6 +309,29 @@ pub mod __private {
             params: &[],
             request_content_type: None,
             response_content_type: None,
+            states: &[],
+            call: never,
+        }
+    }
+
+    /// The trigger emitted in place of one whose attribute had errors.
+    pub const fn stub_trigger(handler: &'static str) -> crate::trigger::Trigger {
+        fn never<'a>(_: &'a crate::trigger::TriggerCall<'a>) -> crate::trigger::TriggerFuture<'a> {
+            Box::pin(async { unreachable!("stub triggers are never compiled into a binary") })
+        }
+        crate::trigger::Trigger {
+            kind: crate::trigger::TriggerKind::Invoke,
+            handler,
+            module: "",
+            event: "",
+            source: "",
+            batch_size: None,
+            batch_window: None,
+            starting_position: None,
+            input: None,
+            timeout: None,
+            memory: None,
+            concurrency: None,
             states: &[],
             call: never,
         }

@@ -10,6 +10,7 @@ pub use lambada_path::Segment;
 
 use crate::request::Request;
 use crate::response::Response;
+use crate::trigger::Trigger;
 
 /// An HTTP method a route answers to (a `Copy` enum, so route tables are `const`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -165,13 +166,77 @@ pub struct Route {
     pub call: HandlerFn,
 }
 
-/// Implemented by the type the route attributes generate next to each
-/// handler (a type with the handler's name), so `routes![index]` can find
-/// the route.
-pub trait RouteDef {
-    /// The route.
-    const ROUTE: Route;
+/// An entry of a route table: an HTTP route or a trigger handler.
+#[derive(Debug)]
+pub enum Entry {
+    /// `#[get]` & co.
+    Http(Route),
+    /// `#[sns]`, `#[sqs]`, `#[kinesis]`, `#[dynamodb_stream]`,
+    /// `#[schedule]`, `#[invoke]`.
+    Trigger(Trigger),
 }
+
+/// Implemented by the type the handler attributes generate next to each
+/// handler (a type with the handler's name), so `routes![index]` can find
+/// the entry.
+pub trait RouteDef {
+    /// The route or trigger.
+    const ENTRY: Entry;
+}
+
+/// Fills the unused slots of the arrays below; never read.
+static NO_ROUTE: Route = crate::__private::stub_route("");
+
+/// How many HTTP routes a table has (`routes!` sizes an array with it).
+#[doc(hidden)]
+pub const fn count_http(entries: &[&Entry]) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < entries.len() {
+        if let Entry::Http(_) = entries[i] {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// The HTTP routes of a table, in order.
+#[doc(hidden)]
+pub const fn http_table<const N: usize>(entries: &[&'static Entry]) -> [&'static Route; N] {
+    let mut out = [&NO_ROUTE; N];
+    let (mut i, mut n) = (0, 0);
+    while i < entries.len() {
+        if let Entry::Http(r) = entries[i] {
+            out[n] = r;
+            n += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// How many trigger handlers a table has.
+#[doc(hidden)]
+pub const fn count_triggers(entries: &[&Entry]) -> usize {
+    entries.len() - count_http(entries)
+}
+
+/// The trigger handlers of a table, in order.
+#[doc(hidden)]
+pub const fn trigger_table<const N: usize>(entries: &[&'static Entry]) -> [&'static Trigger; N] {
+    let mut out = [&NO_TRIGGER; N];
+    let (mut i, mut n) = (0, 0);
+    while i < entries.len() {
+        if let Entry::Trigger(t) = entries[i] {
+            out[n] = t;
+            n += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+static NO_TRIGGER: Trigger = crate::__private::stub_trigger("");
 
 /// A set of shared states, looked up by type.
 #[derive(Default, Clone)]
@@ -222,6 +287,7 @@ impl States {
 #[derive(Debug, Clone)]
 pub struct Routes {
     pub(crate) table: &'static [&'static Route],
+    pub(crate) triggers: &'static [&'static Trigger],
     pub(crate) states: States,
     pub(crate) options: Options,
 }
@@ -234,9 +300,13 @@ pub(crate) struct Options {
 
 impl Routes {
     #[doc(hidden)]
-    pub const fn from_static(table: &'static [&'static Route]) -> Routes {
+    pub const fn from_static(
+        table: &'static [&'static Route],
+        triggers: &'static [&'static Trigger],
+    ) -> Routes {
         Routes {
             table,
+            triggers,
             states: States {
                 entries: Vec::new(),
             },
@@ -260,19 +330,29 @@ impl Routes {
         self
     }
 
-    /// The routes, in the order they were given.
+    /// The HTTP routes, in the order they were given.
     pub fn iter(&self) -> impl Iterator<Item = &'static Route> + '_ {
         self.table.iter().copied()
     }
 
-    /// How many routes there are.
+    /// The trigger handlers, in the order they were given.
+    pub fn triggers(&self) -> impl Iterator<Item = &'static Trigger> + '_ {
+        self.triggers.iter().copied()
+    }
+
+    /// The trigger handler named `handler`, if the table has one.
+    pub fn trigger(&self, handler: &str) -> Option<&'static Trigger> {
+        self.triggers().find(|t| t.handler == handler)
+    }
+
+    /// How many HTTP routes there are.
     pub fn len(&self) -> usize {
         self.table.len()
     }
 
-    /// Whether the table is empty.
+    /// Whether the table has neither routes nor triggers.
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.table.is_empty() && self.triggers.is_empty()
     }
 
     /// Checks that every state a handler needs was given to
@@ -288,6 +368,18 @@ impl Routes {
                         r.handler,
                         r.method,
                         r.canonical,
+                        (s.type_name)()
+                    ));
+                }
+            }
+        }
+        for t in self.triggers {
+            for s in t.states {
+                if !self.states.contains((s.type_id)()) {
+                    missing.push(format!(
+                        "handler `{}` (#[{}]) takes `State<{}>`, but no such state was given: add `.with_state(...)` to the route table",
+                        t.handler,
+                        t.kind,
                         (s.type_name)()
                     ));
                 }
@@ -324,7 +416,12 @@ impl Routes {
                 })
             })
             .collect();
-        serde_json::json!({ "lambada": env!("CARGO_PKG_VERSION"), "routes": routes })
+        let triggers: Vec<_> = self.triggers.iter().map(|t| t.manifest()).collect();
+        serde_json::json!({
+            "lambada": env!("CARGO_PKG_VERSION"),
+            "routes": routes,
+            "triggers": triggers,
+        })
     }
 }
 
@@ -362,22 +459,73 @@ impl Msg {
     }
 }
 
-/// Checks route `i` of a table against the routes before it; panics (a
-/// compile error, since `routes!` calls it in a `const`) on a collision or
-/// on two variables API Gateway would refuse as siblings.
+/// Checks entry `i` of a table against the entries before it; panics (a
+/// compile error, since `routes!` calls it in a `const`) on two routes that
+/// collide, on two variables API Gateway would refuse as siblings, and on two
+/// trigger handlers with one name (each names a deployed function).
 #[doc(hidden)]
-pub const fn check_route(table: &[&Route], i: usize) {
-    let r = table[i];
+pub const fn check_route(table: &[&Entry], i: usize) {
+    match table[i] {
+        Entry::Http(r) => check_http(table, i, r),
+        Entry::Trigger(t) => check_trigger(table, i, t),
+    }
+}
+
+const fn check_trigger(table: &[&Entry], i: usize, t: &Trigger) {
+    if t.handler.is_empty() {
+        return;
+    }
+    let mut j = 0;
+    while j < i {
+        if let Entry::Trigger(o) = table[j]
+            && const_eq(o.handler, t.handler)
+        {
+            let m = Msg::new()
+                .push("two trigger handlers are named `")
+                .push(t.handler)
+                .push("` (modules `")
+                .push(o.module)
+                .push("` and `")
+                .push(t.module)
+                .push("`): the name is the deployed function's `Handler`, so it must be unique in the table; rename one");
+            let msg = match std::str::from_utf8(m.buf.split_at(m.len).0) {
+                Ok(s) => s,
+                Err(_) => "two trigger handlers with one name",
+            };
+            panic!("{}", msg);
+        }
+        j += 1;
+    }
+}
+
+const fn const_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn check_http(table: &[&Entry], i: usize, r: &Route) {
     if r.path.is_empty() {
         return; // a stub left by a route attribute with errors
     }
     let mut j = 0;
     while j < i {
-        let o = table[j];
-        if o.path.is_empty() {
-            j += 1;
-            continue;
-        }
+        let o = match table[j] {
+            Entry::Http(o) if !o.path.is_empty() => o,
+            _ => {
+                j += 1;
+                continue;
+            }
+        };
         if o.method as u8 == r.method as u8 && lambada_path::collision(r.segments, o.segments) {
             let m = Msg::new()
                 .push("route ")

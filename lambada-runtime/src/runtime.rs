@@ -103,7 +103,7 @@ impl Client {
         method: http::Method,
         uri: http::Uri,
         body: Bytes,
-        error_type: Option<&'static str>,
+        error_type: Option<&str>,
     ) -> Result<(http::response::Parts, Bytes), Error> {
         let mut attempt = 0;
         loop {
@@ -112,8 +112,8 @@ impl Client {
             *req.uri_mut() = uri.clone();
             let headers = req.headers_mut();
             headers.insert(http::header::HOST, self.host.clone());
-            if let Some(t) = error_type {
-                headers.insert(ERROR_TYPE, HeaderValue::from_static(t));
+            if let Some(t) = error_type.and_then(|t| HeaderValue::from_str(t).ok()) {
+                headers.insert(ERROR_TYPE, t);
             }
             if !body.is_empty() {
                 headers.insert(
@@ -203,19 +203,17 @@ pub(crate) async fn serve(app: App, api: &str) -> Result<(), Error> {
         };
         let span = tracing::info_span!("invocation", request_id);
         let outcome = app.handle_event(&event, &invocation).instrument(span).await;
-        let (path, body, error_type) = match outcome {
+        let error_type = outcome.as_ref().err().map(|e| e.error_type().to_owned());
+        let (path, body) = match outcome {
             Ok(body) => (
                 format!("/2018-06-01/runtime/invocation/{request_id}/response"),
                 body.into(),
-                None,
             ),
             Err(e) => {
-                tracing::error!(request_id, error = %e, "cannot handle event");
-                let t = e.error_type();
+                tracing::error!(request_id, error_type = e.error_type(), error = %e, "invocation failed");
                 (
                     format!("/2018-06-01/runtime/invocation/{request_id}/error"),
-                    error_body(t, &e.to_string()),
-                    Some(t),
+                    error_body(e.error_type(), &e.to_string()),
                 )
             }
         };
@@ -223,7 +221,7 @@ pub(crate) async fn serve(app: App, api: &str) -> Result<(), Error> {
             .parse()
             .map_err(|_| format!("invalid request id `{request_id}`"))?;
         let (parts, _) = client
-            .send(http::Method::POST, uri, body, error_type)
+            .send(http::Method::POST, uri, body, error_type.as_deref())
             .await?;
         if !parts.status.is_success() {
             // 413 (payload too large) or 400 (bad id): the invocation is lost,

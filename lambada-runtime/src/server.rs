@@ -1,5 +1,11 @@
 //! Plain HTTP/1.1 server mode (hyper), for containers: the same route table,
 //! served directly, with graceful shutdown on SIGTERM and Ctrl-C.
+//!
+//! No line is logged per request unless `LAMBADA_ACCESS_LOG` is `1`, `true`
+//! or `on` (then one `info` event per request, target `lambada::access`):
+//! behind a load balancer its access logs already record every request, and
+//! a JSON line per request costs a sixth of the server's CPU time per
+//! request (measured in `benches/serve-bench.sh`).
 
 use std::borrow::Cow;
 use std::convert::Infallible;
@@ -58,15 +64,26 @@ pub(crate) async fn handle(
     app.respond(found, parts).await
 }
 
+/// Whether `LAMBADA_ACCESS_LOG` asks for a line per request.
+fn access_log_enabled() -> bool {
+    std::env::var("LAMBADA_ACCESS_LOG")
+        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "on" | "yes"))
+}
+
 async fn service(
     app: App,
+    access_log: bool,
     peer: SocketAddr,
     req: http::Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {
-    let started = std::time::Instant::now();
+    let started = access_log.then(|| {
+        (
+            std::time::Instant::now(),
+            req.method().clone(),
+            req.uri().path().to_owned(),
+        )
+    });
     let (head, body) = req.into_parts();
-    let method = head.method.clone();
-    let path = head.uri.path().to_owned();
     let res = match Limited::new(body, MAX_BODY).collect().await {
         Ok(body) => {
             handle(
@@ -78,13 +95,16 @@ async fn service(
         }
         Err(e) => Problem::new(http::StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).into_response(),
     };
-    tracing::info!(
-        method = %method,
-        path = %path,
-        status = res.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
+    if let Some((started, method, path)) = started {
+        tracing::info!(
+            target: "lambada::access",
+            method = %method,
+            path = %path,
+            status = res.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "request"
+        );
+    }
     Ok(res.map(Full::new))
 }
 
@@ -118,6 +138,7 @@ pub(crate) async fn serve(app: App, addr: SocketAddr) -> Result<(), Error> {
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, routes = app.routes().len(), "serving HTTP");
     eprintln!("lambada: listening on http://{local}");
+    let access_log = access_log_enabled();
     let graceful = GracefulShutdown::new();
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
@@ -133,7 +154,7 @@ pub(crate) async fn serve(app: App, addr: SocketAddr) -> Result<(), Error> {
                 };
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
-                let svc = service_fn(move |req| service(app.clone(), peer, req));
+                let svc = service_fn(move |req| service(app.clone(), access_log, peer, req));
                 let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {

@@ -83,6 +83,38 @@ impl Client {
         self
     }
 
+    /// A client for the trigger handler `handler` of the same table: what
+    /// the function deploy creates for it runs.
+    ///
+    /// ```
+    /// use lambada::prelude::*;
+    /// use lambada::test::{Client, events};
+    ///
+    /// #[sqs(queue = "orders")]
+    /// async fn on_order(msg: SqsMessage<u32>) -> Result<(), String> {
+    ///     if msg.body == 0 { Err("zero".into()) } else { Ok(()) }
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let client = Client::new(routes![on_order]).trigger("on_order");
+    /// let res = client.send(&events::sqs("orders", &["1", "0", "2"])).await.unwrap();
+    /// assert_eq!(res["batchItemFailures"][0]["itemIdentifier"], "message-2");
+    /// # });
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When the table has no trigger handler of that name.
+    pub fn trigger(&self, handler: &str) -> TriggerClient {
+        let routes = self.app.routes().clone();
+        let app = App::for_handler(routes, Some(handler)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            app.trigger().is_some(),
+            "the route table has no trigger handler named `{handler}`"
+        );
+        TriggerClient { app }
+    }
+
     /// A request with any method.
     pub fn request(&self, method: Method, path_and_query: &str) -> RequestBuilder {
         RequestBuilder {
@@ -678,5 +710,267 @@ impl TestResponse {
     /// The raw response payload, as Lambda would return it.
     pub fn payload(&self) -> &serde_json::Value {
         &self.payload
+    }
+}
+
+/// Sends events to one trigger handler, through the code path the Lambda
+/// runtime uses. From [`Client::trigger`].
+#[derive(Debug, Clone)]
+pub struct TriggerClient {
+    app: App,
+}
+
+impl TriggerClient {
+    /// Invokes the handler with `event` (any JSON: one of [`events`], a
+    /// fixture, a direct-invocation payload). `Ok` is the response payload
+    /// (`batchItemFailures`, the `#[invoke]` result, or `null`); `Err` is
+    /// the function error Lambda would record.
+    pub async fn send<T: Serialize + ?Sized>(
+        &self,
+        event: &T,
+    ) -> Result<serde_json::Value, crate::trigger::TriggerError> {
+        let payload = serde_json::to_vec(event).expect("the event serializes");
+        let invocation = Invocation {
+            request_id: "8476a536-e9f4-11e8-9739-2dfe598c3fcd",
+            deadline_ms: u64::MAX,
+            invoked_function_arn: "arn:aws:lambda:us-east-1:123456789012:function:test",
+            trace_id: None,
+        };
+        match self.app.handle_event(&payload, &invocation).await {
+            Ok(body) => Ok(serde_json::from_slice(&body).expect("the response is JSON")),
+            Err(EventError::Handler(e)) => Err(e),
+            Err(other) => Err(crate::trigger::TriggerError::new(
+                other.error_type(),
+                other.to_string(),
+            )),
+        }
+    }
+}
+
+/// Events of the non-HTTP sources, in the shapes Lambda delivers (checked
+/// against the `aws_lambda_events` types by the tests). Sources are named
+/// by name or ARN; names become ARNs in region us-east-1, account
+/// 123456789012. `cargo lambada invoke` builds its events with these too.
+pub mod events {
+    use base64::Engine as _;
+    use serde::Serialize;
+    use serde_json::{Value, json};
+
+    const REGION: &str = "us-east-1";
+    const ACCOUNT: &str = "123456789012";
+
+    fn arn(service: &str, resource: &str, name: &str) -> String {
+        if name.starts_with("arn:") {
+            name.to_owned()
+        } else {
+            format!("arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}{name}")
+        }
+    }
+
+    /// An SNS event with one record per message (SNS delivers one; more
+    /// test a handler's loop).
+    pub fn sns(topic: &str, messages: &[&str]) -> Value {
+        let topic_arn = arn("sns", "", topic);
+        let records: Vec<Value> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                json!({
+                    "EventSource": "aws:sns",
+                    "EventVersion": "1.0",
+                    "EventSubscriptionArn": format!("{topic_arn}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"),
+                    "Sns": {
+                        "Type": "Notification",
+                        "MessageId": format!("95df01b4-ee98-5cb9-9903-4c221d41eb5{i}"),
+                        "TopicArn": topic_arn,
+                        "Subject": null,
+                        "Message": m,
+                        "Timestamp": "2026-11-25T00:00:00.000Z",
+                        "SignatureVersion": "1",
+                        "Signature": "EXAMPLE",
+                        "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem",
+                        "UnsubscribeUrl": format!("https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={topic_arn}:2bcfbf39"),
+                        "MessageAttributes": {}
+                    }
+                })
+            })
+            .collect();
+        json!({ "Records": records })
+    }
+
+    /// An SQS event; message ids are `message-1`, `message-2`, …
+    pub fn sqs(queue: &str, bodies: &[&str]) -> Value {
+        let queue_arn = arn("sqs", "", queue);
+        let records: Vec<Value> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                json!({
+                    "messageId": format!("message-{}", i + 1),
+                    "receiptHandle": format!("AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a{i}"),
+                    "body": b,
+                    "attributes": {
+                        "ApproximateReceiveCount": "1",
+                        "SentTimestamp": "1764028800000",
+                        "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                        "ApproximateFirstReceiveTimestamp": "1764028800001"
+                    },
+                    "messageAttributes": {},
+                    "md5OfBody": format!("{:x}", md5_stub(b.as_bytes())),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": queue_arn,
+                    "awsRegion": REGION
+                })
+            })
+            .collect();
+        json!({ "Records": records })
+    }
+
+    // Not an MD5 (nothing checks it); a stable per-body number in its place.
+    fn md5_stub(b: &[u8]) -> u128 {
+        b.iter()
+            .fold(0x6c62272e07bb014262b821756295c58du128, |h, x| {
+                (h ^ u128::from(*x)).wrapping_mul(0x1000000000000000000013b)
+            })
+    }
+
+    /// A Kinesis event; sequence numbers ascend from
+    /// `49590338271490256608559692538361571095921575989136588801`.
+    pub fn kinesis(stream: &str, records: &[&[u8]]) -> Value {
+        let stream_arn = arn("kinesis", "stream/", stream);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let records: Vec<Value> = records
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                json!({
+                    "kinesis": {
+                        "kinesisSchemaVersion": "1.0",
+                        "partitionKey": format!("key-{i}"),
+                        "sequenceNumber": format!("4959033827149025660855969253836157109592157598913658880{}", i + 1),
+                        "data": b64.encode(d),
+                        "approximateArrivalTimestamp": 1764028800.123
+                    },
+                    "eventSource": "aws:kinesis",
+                    "eventVersion": "1.0",
+                    "eventID": format!("shardId-000000000006:4959033827149025660855969253836157109592157598913658880{}", i + 1),
+                    "eventName": "aws:kinesis:record",
+                    "invokeIdentityArn": format!("arn:aws:iam::{ACCOUNT}:role/lambda-role"),
+                    "awsRegion": REGION,
+                    "eventSourceARN": stream_arn
+                })
+            })
+            .collect();
+        json!({ "Records": records })
+    }
+
+    /// A change for [`dynamodb`]: `INSERT` / `MODIFY` / `REMOVE` with the
+    /// key and the images as plain JSON objects.
+    #[derive(Debug, Clone)]
+    pub struct ItemChange {
+        /// `INSERT`, `MODIFY` or `REMOVE`.
+        pub event_name: &'static str,
+        /// The key attributes.
+        pub keys: Value,
+        /// The item before.
+        pub old: Option<Value>,
+        /// The item after.
+        pub new: Option<Value>,
+    }
+
+    impl ItemChange {
+        /// A new item.
+        pub fn insert(keys: Value, new: Value) -> ItemChange {
+            ItemChange {
+                event_name: "INSERT",
+                keys,
+                old: None,
+                new: Some(new),
+            }
+        }
+        /// A changed item.
+        pub fn modify(keys: Value, old: Value, new: Value) -> ItemChange {
+            ItemChange {
+                event_name: "MODIFY",
+                keys,
+                old: Some(old),
+                new: Some(new),
+            }
+        }
+        /// A deleted item.
+        pub fn remove(keys: Value, old: Value) -> ItemChange {
+            ItemChange {
+                event_name: "REMOVE",
+                keys,
+                old: Some(old),
+                new: None,
+            }
+        }
+    }
+
+    fn attribute_values<T: Serialize>(v: &T) -> Value {
+        let item: serde_dynamo::Item =
+            serde_dynamo::to_item(v).expect("a JSON object converts to a DynamoDB item");
+        serde_json::to_value(item).expect("an item serializes")
+    }
+
+    /// A DynamoDB Streams event (`NEW_AND_OLD_IMAGES`), the images in
+    /// DynamoDB's attribute-value JSON; sequence numbers ascend from
+    /// `111`.
+    pub fn dynamodb(table: &str, changes: &[ItemChange]) -> Value {
+        let stream_arn = if table.starts_with("arn:") {
+            table.to_owned()
+        } else {
+            arn(
+                "dynamodb",
+                "table/",
+                &format!("{table}/stream/2026-11-25T00:00:00.000"),
+            )
+        };
+        let records: Vec<Value> = changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut d = json!({
+                    "ApproximateCreationDateTime": 1764028800,
+                    "Keys": attribute_values(&c.keys),
+                    "SequenceNumber": format!("{}", 111 + i),
+                    "SizeBytes": 26,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES"
+                });
+                if let Some(new) = &c.new {
+                    d["NewImage"] = attribute_values(new);
+                }
+                if let Some(old) = &c.old {
+                    d["OldImage"] = attribute_values(old);
+                }
+                json!({
+                    "eventID": format!("c4ca4238a0b923820dcc509a6f75849{i}"),
+                    "eventName": c.event_name,
+                    "eventVersion": "1.1",
+                    "eventSource": "aws:dynamodb",
+                    "awsRegion": REGION,
+                    "dynamodb": d,
+                    "eventSourceARN": stream_arn
+                })
+            })
+            .collect();
+        json!({ "Records": records })
+    }
+
+    /// The event an EventBridge schedule rule sends (when its target has no
+    /// constant input; with one, the function receives that input).
+    pub fn schedule(rule: &str) -> Value {
+        json!({
+            "version": "0",
+            "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT,
+            "time": "2026-11-25T00:00:00Z",
+            "region": REGION,
+            "resources": [arn("events", "rule/", rule)],
+            "detail": {}
+        })
     }
 }

@@ -3,17 +3,15 @@
 //! multi-value), through the test client: the code path of the Lambda
 //! runtime, in process.
 
-mod support;
-
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambada::EventKind;
 use lambada::test::{Client, TestResponse};
+use lambada_test_support::Moto;
 use redirect::{Link, Links, Settings};
 use serde_json::{Value, json};
-use support::Moto;
 
 const TABLE: &str = "links";
 
@@ -42,7 +40,7 @@ fn problem(res: &TestResponse) -> Value {
 #[tokio::test]
 async fn every_route_in_every_event_kind() {
     let moto = Moto::start();
-    moto.create_table(TABLE).await;
+    moto.create_table_with_key(TABLE, "code").await;
     let db = moto.dynamodb();
     let client = app(Links::new(db.clone(), TABLE));
 
@@ -268,7 +266,7 @@ async fn every_route_in_every_event_kind() {
 #[tokio::test]
 async fn concurrent_posts_for_one_code() {
     let moto = Moto::start();
-    moto.create_table(TABLE).await;
+    moto.create_table_with_key(TABLE, "code").await;
     let client = app(Links::new(moto.dynamodb(), TABLE));
     for round in 0..10 {
         let code = format!("race{round}");
@@ -300,7 +298,7 @@ async fn concurrent_posts_for_one_code() {
 #[tokio::test]
 async fn generated_codes_retry_on_collision() {
     let moto = Moto::start();
-    moto.create_table(TABLE).await;
+    moto.create_table_with_key(TABLE, "code").await;
     let queue = Mutex::new(VecDeque::from(["Taken01", "Taken01", "Fresh01"]));
     let links = Links::new(moto.dynamodb(), TABLE).with_codes(move || {
         queue

@@ -8,8 +8,6 @@
 //! starts `serve --port 0` in its own process group, and stops the group
 //! (serve, its cargo, the bootstraps) when done, pass or fail.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
@@ -18,8 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use lambada_test_support::{AWS_ENV, Moto};
 use serde_json::Value;
-use support::{AWS_ENV, Moto};
 
 /// How long a build may take: cargo-lambada compiles the AWS SDK the first
 /// time, and other builds may hold the shared target directory's lock.
@@ -284,7 +282,7 @@ fn every_route_through_cargo_lambada_serve() {
         .unwrap();
     for format in ["rest", "http", "url", "alb", "alb-multi"] {
         let table = format!("links-{format}");
-        rt.block_on(moto.create_table(&table));
+        rt.block_on(moto.create_table_with_key(&table, "code"));
         let serve = Serve::start(&cli, &moto, format, &table);
         let port = serve.port;
         let ctx = |what: &str| format!("{format}: {what}");

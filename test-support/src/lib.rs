@@ -1,7 +1,8 @@
-//! moto's DynamoDB on a loopback port, for the tests: started from a temp
-//! working directory, killed by PID on drop (as in cargo-lambada's deploy
-//! tests). Needs `moto_server` on PATH (`./scripts/test` installs it).
-#![allow(dead_code)]
+//! Test-only helpers shared by the workspace's tests.
+//!
+//! [`Moto`]: moto's server mode (AWS APIs on a loopback port), started from
+//! a temp working directory and killed by PID on drop. Needs `moto_server`
+//! on PATH (`./scripts/test` installs it with pip).
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -22,6 +23,8 @@ pub const AWS_ENV: [(&str, &str); 5] = [
     ("AWS_EC2_METADATA_DISABLED", "true"),
 ];
 
+/// A running `moto_server`.
+#[derive(Debug)]
 pub struct Moto {
     child: Child,
     pub port: u16,
@@ -30,6 +33,11 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// Starts moto on a free loopback port and waits until it answers.
+    ///
+    /// # Panics
+    ///
+    /// When `moto_server` is not installed or does not answer within 60 s.
     pub fn start() -> Moto {
         let found = Command::new("sh")
             .args(["-c", "command -v moto_server"])
@@ -94,6 +102,7 @@ impl Moto {
         moto
     }
 
+    /// `http://127.0.0.1:<port>`: the endpoint URL for SDK clients.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -110,6 +119,24 @@ impl Moto {
         s.write_all(req.as_bytes()).is_ok()
             && s.read_to_string(&mut out).is_ok()
             && out.starts_with("HTTP/1.")
+    }
+
+    /// SDK configuration for any service client on moto:
+    /// `aws_sdk_sns::Client::new(&moto.sdk_config())`.
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(self.url())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                Credentials::new("testing", "testing", None, None, "test"),
+            ))
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_timeout(Duration::from_secs(60))
+                    .build(),
+            )
+            .build()
     }
 
     /// A DynamoDB client for moto, configured explicitly (nothing is read
@@ -129,22 +156,21 @@ impl Moto {
         aws_sdk_dynamodb::Client::from_conf(config)
     }
 
-    /// Creates the link table as the README says: partition key `code` (S),
-    /// on-demand capacity.
-    pub async fn create_table(&self, name: &str) {
+    /// Creates an on-demand table with a string partition key `key`.
+    pub async fn create_table_with_key(&self, name: &str, key: &str) {
         self.dynamodb()
             .create_table()
             .table_name(name)
             .attribute_definitions(
                 AttributeDefinition::builder()
-                    .attribute_name("code")
+                    .attribute_name(key)
                     .attribute_type(ScalarAttributeType::S)
                     .build()
                     .unwrap(),
             )
             .key_schema(
                 KeySchemaElement::builder()
-                    .attribute_name("code")
+                    .attribute_name(key)
                     .key_type(KeyType::Hash)
                     .build()
                     .unwrap(),

@@ -1,0 +1,504 @@
+//! `#[sns]`, `#[sqs]`, `#[kinesis]`, `#[dynamodb_stream]`, `#[schedule]`,
+//! `#[invoke]`: parse → validate → expand, like the route attributes.
+
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::attr::Errors;
+use crate::route::{type_string, type_tail};
+use crate::schedule;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Sns,
+    Sqs,
+    Kinesis,
+    DynamoDbStream,
+    Schedule,
+    Invoke,
+}
+
+impl Kind {
+    fn attr(self) -> &'static str {
+        match self {
+            Kind::Sns => "sns",
+            Kind::Sqs => "sqs",
+            Kind::Kinesis => "kinesis",
+            Kind::DynamoDbStream => "dynamodb_stream",
+            Kind::Schedule => "schedule",
+            Kind::Invoke => "invoke",
+        }
+    }
+    fn variant(self) -> TokenStream {
+        match self {
+            Kind::Sns => quote!(Sns),
+            Kind::Sqs => quote!(Sqs),
+            Kind::Kinesis => quote!(Kinesis),
+            Kind::DynamoDbStream => quote!(DynamoDbStream),
+            Kind::Schedule => quote!(Schedule),
+            Kind::Invoke => quote!(Invoke),
+        }
+    }
+    /// The key naming the source, for the kinds that have one.
+    fn source_key(self) -> Option<&'static str> {
+        match self {
+            Kind::Sns => Some("topic"),
+            Kind::Sqs => Some("queue"),
+            Kind::Kinesis => Some("stream"),
+            Kind::DynamoDbStream => Some("table"),
+            Kind::Schedule | Kind::Invoke => None,
+        }
+    }
+    /// The keys the attribute takes besides the source and the function
+    /// settings.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Kind::Sns => &[],
+            Kind::Sqs => &["batch_size", "batch_window"],
+            Kind::Kinesis | Kind::DynamoDbStream => {
+                &["batch_size", "batch_window", "starting_position"]
+            }
+            Kind::Schedule => &["input"],
+            Kind::Invoke => &[],
+        }
+    }
+    fn example(self) -> &'static str {
+        match self {
+            Kind::Sns => "#[sns(topic = \"notifications\")]",
+            Kind::Sqs => "#[sqs(queue = \"orders\", batch_size = 10)]",
+            Kind::Kinesis => "#[kinesis(stream = \"clicks\", starting_position = \"LATEST\")]",
+            Kind::DynamoDbStream => "#[dynamodb_stream(table = \"devices\")]",
+            Kind::Schedule => "#[schedule(\"rate(15 minutes)\")]",
+            Kind::Invoke => "#[invoke]",
+        }
+    }
+    /// The event argument type when the handler takes none.
+    fn default_event(self) -> TokenStream {
+        match self {
+            Kind::Sns => quote!(::lambada::trigger::SnsMessage),
+            Kind::Sqs => quote!(::lambada::trigger::SqsMessage),
+            Kind::Kinesis => quote!(::lambada::trigger::KinesisRecord),
+            Kind::DynamoDbStream => quote!(::lambada::trigger::StreamRecord),
+            Kind::Schedule | Kind::Invoke => quote!(::lambada::__private::serde_json::Value),
+        }
+    }
+    fn driver(self) -> TokenStream {
+        match self {
+            Kind::Sns => quote!(drive_sns),
+            Kind::Sqs => quote!(drive_sqs),
+            Kind::Kinesis => quote!(drive_kinesis),
+            Kind::DynamoDbStream => quote!(drive_dynamodb_stream),
+            Kind::Schedule => quote!(drive_schedule),
+            Kind::Invoke => quote!(drive_invoke),
+        }
+    }
+}
+
+const FUNCTION_KEYS: [&str; 3] = ["timeout", "memory", "concurrency"];
+
+#[derive(Default)]
+struct Settings {
+    source: Option<String>,
+    batch_size: Option<u32>,
+    batch_size_span: Option<Span>,
+    batch_window: Option<u32>,
+    starting_position: Option<String>,
+    input: Option<String>,
+    timeout: Option<u32>,
+    memory: Option<u32>,
+    concurrency: Option<u32>,
+}
+
+fn int(lit: &syn::Lit, key: &str, min: u32, max: u32) -> syn::Result<u32> {
+    let syn::Lit::Int(i) = lit else {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("`{key}` takes a whole number"),
+        ));
+    };
+    match i.base10_parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(syn::Error::new(
+            i.span(),
+            format!("`{key}` must be between {min} and {max}"),
+        )),
+    }
+}
+
+fn string(lit: &syn::Lit, key: &str) -> syn::Result<syn::LitStr> {
+    match lit {
+        syn::Lit::Str(s) if !s.value().trim().is_empty() => Ok(s.clone()),
+        syn::Lit::Str(s) => Err(syn::Error::new(s.span(), format!("`{key}` is empty"))),
+        _ => Err(syn::Error::new(
+            lit.span(),
+            format!("`{key}` takes a string"),
+        )),
+    }
+}
+
+/// Rust tokens written as JSON (`input = {"Domain": "example.com"}`) back to
+/// JSON text: tokens concatenated without spaces, so `-1` stays a number.
+fn json_text(tokens: TokenStream, out: &mut String) {
+    for t in tokens {
+        match t {
+            TokenTree::Group(g) => {
+                let (open, close) = match g.delimiter() {
+                    Delimiter::Brace => ("{", "}"),
+                    Delimiter::Bracket => ("[", "]"),
+                    Delimiter::Parenthesis => ("(", ")"),
+                    Delimiter::None => ("", ""),
+                };
+                out.push_str(open);
+                json_text(g.stream(), out);
+                out.push_str(close);
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+}
+
+fn parse_args(kind: Kind, args: TokenStream, errors: &mut Errors) -> Settings {
+    let mut s = Settings::default();
+    let mut tokens = args.into_iter().peekable();
+    // `#[schedule("rate(5 minutes)")]`: the expression comes first.
+    if kind == Kind::Schedule {
+        match tokens.next() {
+            Some(TokenTree::Literal(l)) => {
+                let lit = syn::Lit::new(l);
+                match string(&lit, "the schedule expression") {
+                    Ok(expr) => match schedule::validate(&expr.value()) {
+                        Ok(()) => s.source = Some(expr.value().trim().to_owned()),
+                        Err(e) => errors.spanned(expr.span(), e),
+                    },
+                    Err(e) => errors.push(e),
+                }
+                if let Some(t) = tokens.next() {
+                    match t {
+                        TokenTree::Punct(p) if p.as_char() == ',' => {}
+                        other => {
+                            errors.spanned(other.span(), "expected `,` after the expression");
+                            return s;
+                        }
+                    }
+                }
+            }
+            other => {
+                let span = other.map_or_else(Span::call_site, |t| t.span());
+                errors.spanned(
+                    span,
+                    "a schedule needs its expression first: `#[schedule(\"rate(15 minutes)\")]` or `#[schedule(\"cron(0 12 * * ? *)\")]`",
+                );
+                return s;
+            }
+        }
+    }
+    let rest: TokenStream = tokens.collect();
+    // `input = { ...JSON... }` is not a Rust expression: take it out first.
+    let mut kept = TokenStream::new();
+    let mut it = rest.into_iter().peekable();
+    while let Some(t) = it.next() {
+        if let TokenTree::Ident(id) = &t
+            && id == "input"
+            && kind == Kind::Schedule
+        {
+            let eq = it.next();
+            let value = it.next();
+            match (eq, value) {
+                (Some(TokenTree::Punct(p)), Some(v)) if p.as_char() == '=' => {
+                    let text = match &v {
+                        TokenTree::Literal(l) => match syn::Lit::new(l.clone()) {
+                            syn::Lit::Str(s) => s.value(),
+                            _ => v.to_string(),
+                        },
+                        _ => {
+                            let mut t = String::new();
+                            json_text(TokenStream::from(v.clone()), &mut t);
+                            t
+                        }
+                    };
+                    match serde_json::from_str::<serde_json::Value>(&text) {
+                        Ok(value) => s.input = Some(value.to_string()),
+                        Err(e) => errors.spanned(
+                            v.span(),
+                            format!("`input` must be JSON (an object like `{{\"key\": \"value\"}}`, or a string holding JSON): {e}"),
+                        ),
+                    }
+                }
+                _ => errors.spanned(id.span(), "expected `input = {...}`"),
+            }
+            // Skip the separating comma, if any.
+            if matches!(it.peek(), Some(TokenTree::Punct(p)) if p.as_char() == ',') {
+                it.next();
+            }
+            continue;
+        }
+        kept.extend([t]);
+    }
+    let parser = syn::meta::parser(|meta| {
+        let Some(key) = meta.path.get_ident().map(|i| i.to_string()) else {
+            return Err(meta.error("expected `key = value`"));
+        };
+        let known = kind.source_key() == Some(key.as_str())
+            || kind.keys().contains(&key.as_str())
+            || FUNCTION_KEYS.contains(&key.as_str());
+        if !known {
+            let mut all: Vec<&str> = kind.source_key().into_iter().collect();
+            all.extend(kind.keys());
+            all.extend(FUNCTION_KEYS);
+            return Err(meta.error(format!(
+                "unknown setting `{key}` for `#[{}]`; it takes: {}",
+                kind.attr(),
+                all.join(", ")
+            )));
+        }
+        let lit: syn::Lit = meta.value()?.parse()?;
+        match key.as_str() {
+            "topic" | "queue" | "stream" | "table" => {
+                s.source = Some(string(&lit, &key)?.value().trim().to_owned());
+            }
+            "batch_size" => {
+                s.batch_size = Some(int(&lit, &key, 1, 10_000)?);
+                s.batch_size_span = Some(lit.span());
+            }
+            "batch_window" => s.batch_window = Some(int(&lit, &key, 0, 300)?),
+            "starting_position" => {
+                let v = string(&lit, &key)?;
+                match v.value().as_str() {
+                    "LATEST" | "TRIM_HORIZON" => s.starting_position = Some(v.value()),
+                    _ => {
+                        return Err(syn::Error::new(
+                            v.span(),
+                            "`starting_position` is \"LATEST\" or \"TRIM_HORIZON\"",
+                        ));
+                    }
+                }
+            }
+            "timeout" => s.timeout = Some(int(&lit, &key, 1, 900)?),
+            "memory" => s.memory = Some(int(&lit, &key, 128, 10_240)?),
+            "concurrency" => s.concurrency = Some(int(&lit, &key, 0, 100_000)?),
+            _ => unreachable!("checked above"),
+        }
+        Ok(())
+    });
+    if let Err(e) = syn::parse::Parser::parse2(parser, kept) {
+        errors.push(e);
+    }
+    if kind == Kind::Sqs
+        && let (Some(b), Some(source)) = (s.batch_size, &s.source)
+        && source.ends_with(".fifo")
+        && b > 10
+    {
+        errors.spanned(
+            s.batch_size_span.unwrap_or_else(Span::call_site),
+            "FIFO queues take at most 10 messages per batch: `batch_size = 10`",
+        );
+    }
+    if kind == Kind::Sqs && s.batch_size.is_some_and(|b| b > 10) && s.batch_window.is_none() {
+        errors.spanned(
+            s.batch_size_span.unwrap_or_else(Span::call_site),
+            "SQS batches over 10 messages need a batching window: add `batch_window = 1` (seconds) or more",
+        );
+    }
+    s
+}
+
+fn opt_u32(v: Option<u32>) -> TokenStream {
+    match v {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+fn opt_str(v: Option<&str>) -> TokenStream {
+    match v {
+        Some(s) => quote!(::core::option::Option::Some(#s)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+fn stub(func: &syn::ItemFn) -> TokenStream {
+    let name = &func.sig.ident;
+    let vis = &func.vis;
+    let handler = name.to_string();
+    quote! {
+        #[allow(non_camel_case_types)]
+        #[doc(hidden)]
+        #[derive(Debug)]
+        #vis struct #name {}
+        impl ::lambada::__private::RouteDef for #name {
+            const ENTRY: ::lambada::__private::Entry =
+                ::lambada::__private::Entry::Trigger(::lambada::__private::stub_trigger(#handler));
+        }
+    }
+}
+
+pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let func: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            let e = syn::Error::new(
+                Span::call_site(),
+                format!(
+                    "trigger attributes go on free functions: `{} async fn handle(...) {{ ... }}`",
+                    kind.example()
+                ),
+            )
+            .to_compile_error();
+            return quote!(#e #item);
+        }
+    };
+    let mut errors = Errors::default();
+    let s = parse_args(kind, args, &mut errors);
+    if let Some(key) = kind.source_key()
+        && s.source.is_none()
+    {
+        errors.spanned(
+            Span::call_site(),
+            format!(
+                "`#[{}]` needs `{key} = \"...\"`: `{}`",
+                kind.attr(),
+                kind.example()
+            ),
+        );
+    }
+    let mut args: Vec<&syn::PatType> = Vec::new();
+    for input in &func.sig.inputs {
+        match input {
+            syn::FnArg::Typed(p) => args.push(p),
+            syn::FnArg::Receiver(r) => errors.spanned(
+                r.span(),
+                "a trigger handler is a free function, not a method",
+            ),
+        }
+    }
+    if let Some(g) = func.sig.generics.params.first() {
+        errors.spanned(g.span(), "trigger handlers cannot be generic");
+    }
+    if let Err(e) = errors.into_result() {
+        let e = e.to_compile_error();
+        let stub = stub(&func);
+        return quote!(#e #func #stub);
+    }
+    let tokens = expand_trigger(kind, &func, &args, &s);
+    quote!(#func #tokens)
+}
+
+fn expand_trigger(
+    kind: Kind,
+    func: &syn::ItemFn,
+    args: &[&syn::PatType],
+    s: &Settings,
+) -> TokenStream {
+    let name = &func.sig.ident;
+    let vis = &func.vis;
+    let handler = name.to_string();
+    let (event_ty, event_str, extras) = match args.split_first() {
+        Some((first, rest)) => {
+            let ty = &first.ty;
+            (quote!(#ty), type_string(ty), rest)
+        }
+        None => (kind.default_event(), String::new(), &[][..]),
+    };
+    let event_span = args.first().map_or_else(|| name.span(), |a| a.ty.span());
+    let mut bindings = Vec::new();
+    let mut call_args = Vec::new();
+    if !args.is_empty() {
+        call_args.push(quote!(__lambada_event));
+    }
+    let mut states = Vec::new();
+    for (i, arg) in extras.iter().enumerate() {
+        let var = format_ident!("__lambada_arg{}", i);
+        let ty = &arg.ty;
+        bindings.push(quote_spanned! {ty.span()=>
+            let #var: #ty = match <#ty as ::lambada::__private::FromInvocation>::from_invocation(__lambada_call) {
+                ::core::result::Result::Ok(v) => v,
+                ::core::result::Result::Err(e) => return ::core::result::Result::Err(e),
+            };
+        });
+        call_args.push(quote!(#var));
+        if let Some(("State", Some(inner))) =
+            type_tail(ty).as_ref().map(|(n, a)| (n.as_str(), a.first()))
+        {
+            states.push(
+                quote_spanned!(inner.span()=> ::lambada::__private::StateKey::of::<#inner>()),
+            );
+        }
+    }
+    let ignore_event = args.is_empty().then(|| quote!(let _ = __lambada_event;));
+    let await_ = func.sig.asyncness.map(|_| quote!(.await));
+    let ret_span = match &func.sig.output {
+        syn::ReturnType::Type(_, ty) => ty.span(),
+        syn::ReturnType::Default => name.span(),
+    };
+    let output =
+        quote_spanned!(ret_span=> ::lambada::__private::TriggerOutput::into_output(__lambada_ret));
+    let driver = kind.driver();
+    let drive = quote_spanned!(event_span=> ::lambada::__private::#driver::<#event_ty>);
+    let variant = kind.variant();
+    let source = s.source.clone().unwrap_or_default();
+    let batch_size = opt_u32(s.batch_size.or(match kind {
+        Kind::Sqs => Some(10),
+        Kind::Kinesis | Kind::DynamoDbStream => Some(100),
+        _ => None,
+    }));
+    let batch_window = opt_u32(s.batch_window);
+    let starting_position = opt_str(match kind {
+        Kind::Kinesis | Kind::DynamoDbStream => {
+            Some(s.starting_position.as_deref().unwrap_or("LATEST"))
+        }
+        _ => None,
+    });
+    let input = opt_str(s.input.as_deref());
+    let (timeout, memory, concurrency) = (
+        opt_u32(s.timeout),
+        opt_u32(s.memory),
+        opt_u32(s.concurrency),
+    );
+    quote! {
+        #[allow(non_camel_case_types)]
+        #[doc(hidden)]
+        #[derive(Debug)]
+        #vis struct #name {}
+
+        const _: () = {
+            fn __lambada_one<'a>(
+                __lambada_event: #event_ty,
+                __lambada_call: &'a ::lambada::__private::TriggerCall<'a>,
+            ) -> ::lambada::__private::OneFuture<'a> {
+                ::std::boxed::Box::pin(async move {
+                    #ignore_event
+                    #(#bindings)*
+                    let __lambada_ret = #name(#(#call_args),*)#await_;
+                    #output
+                })
+            }
+
+            fn __lambada_entry<'a>(
+                __lambada_call: &'a ::lambada::__private::TriggerCall<'a>,
+            ) -> ::lambada::__private::TriggerFuture<'a> {
+                #drive(__lambada_call, __lambada_one)
+            }
+
+            impl ::lambada::__private::RouteDef for #name {
+                const ENTRY: ::lambada::__private::Entry =
+                    ::lambada::__private::Entry::Trigger(::lambada::__private::Trigger {
+                        kind: ::lambada::__private::TriggerKind::#variant,
+                        handler: #handler,
+                        module: ::core::module_path!(),
+                        event: #event_str,
+                        source: #source,
+                        batch_size: #batch_size,
+                        batch_window: #batch_window,
+                        starting_position: #starting_position,
+                        input: #input,
+                        timeout: #timeout,
+                        memory: #memory,
+                        concurrency: #concurrency,
+                        states: &[#(#states),*],
+                        call: __lambada_entry,
+                    });
+            }
+        };
+    }
+}
