@@ -257,7 +257,17 @@ fn find_project(settings: &Settings) -> Result<(Project, serde_json::Value), Con
         .filter(|t| t.is_bin())
         .map(|t| t.name.as_str())
         .collect();
-    let bin = match &settings.bin {
+    // `--bin`, else `bin` in [package.metadata.lambada], else the package's
+    // `default-run`, else its only binary.
+    let chosen = settings.bin.clone().or_else(|| {
+        package
+            .metadata
+            .pointer("/lambada/bin")
+            .and_then(|b| b.as_str())
+            .map(str::to_owned)
+            .or_else(|| package.default_run.clone())
+    });
+    let bin = match &chosen {
         Some(b) if bins.contains(&b.as_str()) => b.clone(),
         Some(b) => {
             return Err(ConfigError::Project(format!(
@@ -276,7 +286,7 @@ fn find_project(settings: &Settings) -> Result<(Project, serde_json::Value), Con
             }
             many => {
                 return Err(ConfigError::Project(format!(
-                    "package `{}` has several binaries ({}): choose one with --bin",
+                    "package `{}` has several binaries ({}): choose one with --bin, `bin` in [package.metadata.lambada], or `default-run`",
                     package.name,
                     many.join(", ")
                 )));

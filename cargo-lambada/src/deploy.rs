@@ -7,16 +7,24 @@
 //!    `CreateBucket` (an existing bucket is fine) and `PutObject`.
 //! 2. IAM (no role configured): `GetRole`; when missing, `CreateRole` and
 //!    `AttachRolePolicy` (logs; VPC access with subnets; extra policies).
+//!    The inline policy also lets the function read the queues and streams
+//!    of its triggers, and is rewritten when that list changes.
 //! 3. Lambda: `GetFunction`; `CreateFunction`, or `UpdateFunctionCode` /
-//!    `UpdateFunctionConfiguration` for what changed.
+//!    `UpdateFunctionConfiguration` for what changed: the API function (when
+//!    the app has HTTP routes), and one function per trigger (same zip,
+//!    `Handler` = the trigger's handler; see [`triggers`]).
 //! 4. API Gateway: `GetRestApis` (found by name and marker), `GetStage` and
 //!    `GetDeployment` (whose description holds the definition's SHA-256);
 //!    when it differs, `ImportRestApi` or `PutRestApi` in overwrite mode (the
 //!    whole route table in one atomic definition), `AddPermission` when the
 //!    API is new, and last `CreateDeployment` — the commit marker.
+//! 5. Triggers: each trigger's wiring (SNS subscription, EventBridge rule,
+//!    event-source mapping, invoke permission), then the functions of
+//!    triggers no longer in the app are unwired and deleted.
 //!
-//! A no-op deploy is six reads; a deploy from scratch twelve calls, whatever
-//! the number of routes.
+//! Without triggers, a no-op deploy is seven reads (`ListFunctions` finds
+//! trigger functions left from earlier builds); a deploy from scratch
+//! thirteen calls, whatever the number of routes.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -28,8 +36,10 @@ use serde_json::json;
 
 use crate::build::{self, Artifact, BuildError};
 use crate::config::{self, Architecture, Config, ConfigError, Settings};
-use crate::manifest::{self, Manifest, ManifestError};
+use crate::manifest::{self, Manifest, ManifestError, TriggerEntry};
 use crate::package::{self, PackageError};
+
+mod triggers;
 
 const MARKER: &str = "managed by cargo-lambada for function";
 const TAG: &str = "lambada:function";
@@ -75,7 +85,7 @@ fn hint_for(message: &str) -> &'static str {
         || m.contains("not authorized")
         || m.contains("access denied")
     {
-        "the caller lacks a permission: it needs s3, lambda, apigateway and iam rights (see the README)"
+        "the caller lacks a permission: it needs s3, lambda, apigateway and iam rights, and for triggers sns, sqs, events, kinesis and dynamodb reads (see the README)"
     } else {
         "re-run the command: deploy converges; --dry-run shows what it would change"
     }
@@ -121,6 +131,7 @@ struct Report {
     function_arn: Option<String>,
     api_id: Option<String>,
     url: Option<String>,
+    triggers: Vec<triggers::TriggerReport>,
     changes: Vec<Change>,
     calls: Vec<Call>,
     up_to_date: bool,
@@ -181,10 +192,16 @@ impl Ctx {
 /// The AWS clients, configured once.
 struct Aws {
     region: String,
+    shared: aws_config::SdkConfig,
     s3: aws_sdk_s3::Client,
     iam: aws_sdk_iam::Client,
     lambda: aws_sdk_lambda::Client,
     apigw: aws_sdk_apigateway::Client,
+    sns: aws_sdk_sns::Client,
+    sqs: aws_sdk_sqs::Client,
+    events: aws_sdk_eventbridge::Client,
+    kinesis: aws_sdk_kinesis::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
 }
 
 async fn clients(cfg: &Config) -> Aws {
@@ -220,6 +237,12 @@ async fn clients(cfg: &Config) -> Aws {
         iam: aws_sdk_iam::Client::new(&shared),
         lambda: aws_sdk_lambda::Client::new(&shared),
         apigw: aws_sdk_apigateway::Client::new(&shared),
+        sns: aws_sdk_sns::Client::new(&shared),
+        sqs: aws_sdk_sqs::Client::new(&shared),
+        events: aws_sdk_eventbridge::Client::new(&shared),
+        kinesis: aws_sdk_kinesis::Client::new(&shared),
+        dynamodb: aws_sdk_dynamodb::Client::new(&shared),
+        shared,
     }
 }
 
@@ -228,9 +251,10 @@ fn role_name(function: &str) -> String {
     name.chars().take(64).collect()
 }
 
-/// What the created role may do: write its logs, and manage its network
-/// interfaces when the function runs in a VPC.
-fn execution_policy(vpc: bool) -> String {
+/// What the created role may do: write its logs, manage its network
+/// interfaces when the function runs in a VPC, and whatever `extra` grants
+/// (reading the queues and streams of the triggers).
+fn execution_policy(vpc: bool, extra: &[serde_json::Value]) -> String {
     let mut statements = vec![json!({
         "Effect": "Allow",
         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
@@ -243,7 +267,29 @@ fn execution_policy(vpc: bool) -> String {
             "Resource": "*"
         }));
     }
+    statements.extend(extra.iter().cloned());
     json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+}
+
+/// Whether the policy document IAM returned (URL-encoded on AWS, plain
+/// JSON on some emulators) says the same as `wanted`.
+fn same_policy(returned: &str, wanted: &str) -> bool {
+    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+    let got = parse(returned).or_else(|| {
+        percent_encoding::percent_decode_str(returned)
+            .decode_utf8()
+            .ok()
+            .and_then(|t| parse(&t))
+    });
+    got.is_some() && got == parse(wanted)
+}
+
+/// The account id of an ARN (`arn:aws:iam::123456789012:role/x`).
+fn arn_account(arn: &str) -> &str {
+    arn.split(':')
+        .nth(4)
+        .filter(|a| !a.is_empty())
+        .unwrap_or("000000000000")
 }
 
 const POLICY_NAME: &str = "lambada-execution";
@@ -315,11 +361,25 @@ async fn ensure_code(
     Ok(key)
 }
 
-async fn ensure_role(aws: &Aws, ctx: &mut Ctx, cfg: &Config) -> Result<String, DeployError> {
+/// Ensures the execution role (unless one is configured) and its inline
+/// policy; `extra` are the statements the triggers need. Returns its ARN.
+async fn ensure_role(
+    aws: &Aws,
+    ctx: &mut Ctx,
+    cfg: &Config,
+    extra: &[serde_json::Value],
+) -> Result<String, DeployError> {
     if let Some(arn) = &cfg.role {
+        if !extra.is_empty() {
+            ctx.step(&format!(
+                "role: {arn} is configured, so it is left as it is: it must allow {}",
+                triggers::describe_statements(extra)
+            ));
+        }
         return Ok(arn.clone());
     }
     let name = role_name(&cfg.function);
+    let policy = execution_policy(!cfg.subnets.is_empty(), extra);
     ctx.step(&format!("role: {name}"));
     ctx.read("iam:GetRole");
     let existing = match aws.iam.get_role().role_name(&name).send().await {
@@ -332,9 +392,11 @@ async fn ensure_role(aws: &Aws, ctx: &mut Ctx, cfg: &Config) -> Result<String, D
         }
         Err(e) => return Err(aws_err("iam:GetRole")(e)),
     };
+    let mut attach = true;
     let arn = match existing {
         Some(arn) => {
-            // An interrupted run may have created the role but not its policy.
+            // An interrupted run may have created the role but not its
+            // policy; a change of triggers changes the policy.
             ctx.read("iam:GetRolePolicy");
             match aws
                 .iam
@@ -344,7 +406,16 @@ async fn ensure_role(aws: &Aws, ctx: &mut Ctx, cfg: &Config) -> Result<String, D
                 .send()
                 .await
             {
-                Ok(_) => return Ok(arn),
+                Ok(p) if same_policy(p.policy_document(), &policy) => return Ok(arn),
+                Ok(_) => {
+                    ctx.change(
+                        format!("iam role {name}"),
+                        "update",
+                        "inline policy (the triggers' queues and streams)",
+                    );
+                    attach = false;
+                    arn
+                }
                 Err(e)
                     if e.as_service_error()
                         .is_some_and(|s| s.is_no_such_entity_exception()) =>
@@ -388,30 +459,38 @@ async fn ensure_role(aws: &Aws, ctx: &mut Ctx, cfg: &Config) -> Result<String, D
             arn
         }
     };
-    ctx.change(
-        format!("iam role {name}"),
-        "attach",
-        "inline policy: logs (and VPC interfaces with subnets)",
-    );
+    if attach {
+        ctx.change(
+            format!("iam role {name}"),
+            "attach",
+            if extra.is_empty() {
+                "inline policy: logs (and VPC interfaces with subnets)"
+            } else {
+                "inline policy: logs, the triggers' queues and streams (and VPC interfaces with subnets)"
+            },
+        );
+    }
     if ctx.write("iam:PutRolePolicy") {
         aws.iam
             .put_role_policy()
             .role_name(&name)
             .policy_name(POLICY_NAME)
-            .policy_document(execution_policy(!cfg.subnets.is_empty()))
+            .policy_document(policy)
             .send()
             .await
             .map_err(aws_err("iam:PutRolePolicy"))?;
     }
-    for p in &cfg.policies {
-        if ctx.write("iam:AttachRolePolicy") {
-            aws.iam
-                .attach_role_policy()
-                .role_name(&name)
-                .policy_arn(p)
-                .send()
-                .await
-                .map_err(aws_err("iam:AttachRolePolicy"))?;
+    if attach {
+        for p in &cfg.policies {
+            if ctx.write("iam:AttachRolePolicy") {
+                aws.iam
+                    .attach_role_policy()
+                    .role_name(&name)
+                    .policy_arn(p)
+                    .send()
+                    .await
+                    .map_err(aws_err("iam:AttachRolePolicy"))?;
+            }
         }
     }
     Ok(arn)
@@ -437,24 +516,60 @@ fn vpc(cfg: &Config) -> aws_sdk_lambda::types::VpcConfig {
         .build()
 }
 
-/// Creates or updates the function; returns its ARN.
 type GetFunction = aws_sdk_lambda::operation::get_function::GetFunctionOutput;
 
-/// Reads the function (first, so an unchanged function needs no S3 read).
+/// What one function of the app should be: the API function, or the
+/// function of one trigger.
+#[derive(Debug, Clone)]
+struct FunctionSpec {
+    name: String,
+    /// `bootstrap`, or the trigger's handler (the runtime reads `_HANDLER`).
+    handler: String,
+    memory: i32,
+    timeout: i32,
+    description: String,
+    /// The trigger's handler (tagged `lambada:trigger`); `None` for the API
+    /// function.
+    trigger: Option<String>,
+    /// The reserved concurrency to converge to; `None` leaves it alone.
+    concurrency: Option<Option<i32>>,
+}
+
+impl FunctionSpec {
+    fn api(cfg: &Config) -> FunctionSpec {
+        FunctionSpec {
+            name: cfg.function.clone(),
+            handler: "bootstrap".into(),
+            memory: cfg.memory,
+            timeout: cfg.timeout,
+            description: format!("{MARKER} {}", cfg.function),
+            trigger: None,
+            concurrency: None,
+        }
+    }
+
+    fn trigger(cfg: &Config, t: &TriggerEntry) -> FunctionSpec {
+        FunctionSpec {
+            name: t.function_name(&cfg.function),
+            handler: t.handler.clone(),
+            memory: t.memory.unwrap_or(cfg.memory),
+            timeout: t.timeout.unwrap_or(cfg.timeout),
+            description: triggers::description(&cfg.function, &t.handler),
+            trigger: Some(t.handler.clone()),
+            concurrency: Some(t.concurrency),
+        }
+    }
+}
+
+/// Reads a function (first, so an unchanged function needs no S3 read).
 async fn get_function(
     aws: &Aws,
     ctx: &mut Ctx,
-    cfg: &Config,
+    name: &str,
 ) -> Result<Option<GetFunction>, DeployError> {
-    ctx.step(&format!("function: {}", cfg.function));
+    ctx.step(&format!("function: {name}"));
     ctx.read("lambda:GetFunction");
-    match aws
-        .lambda
-        .get_function()
-        .function_name(&cfg.function)
-        .send()
-        .await
-    {
+    match aws.lambda.get_function().function_name(name).send().await {
         Ok(out) => Ok(Some(out)),
         Err(e)
             if e.as_service_error()
@@ -479,11 +594,35 @@ fn code_current(existing: Option<&GetFunction>, cfg: &Config, artifact: &Artifac
     })
 }
 
+/// Refuses to take over a trigger function this app did not create
+/// (checked before any write).
+fn check_ours(
+    cfg: &Config,
+    spec: &FunctionSpec,
+    existing: Option<&GetFunction>,
+) -> Result<(), DeployError> {
+    let (Some(h), Some(existing)) = (&spec.trigger, existing) else {
+        return Ok(());
+    };
+    let ours = existing
+        .tags()
+        .is_some_and(|t| t.get(TAG) == Some(&cfg.function));
+    if ours {
+        return Ok(());
+    }
+    Err(DeployError::Other(format!(
+        "the function {} exists and is not tagged {TAG}={}: cargo-lambada did not create it for this app, so it will not take it over for trigger `{h}`; rename the handler or delete that function",
+        spec.name, cfg.function
+    )))
+}
+
+/// Creates or updates a function; returns its ARN.
 #[allow(clippy::too_many_arguments)]
 async fn ensure_function(
     aws: &Aws,
     ctx: &mut Ctx,
     cfg: &Config,
+    spec: &FunctionSpec,
     existing: Option<GetFunction>,
     artifact: &Artifact,
     bucket: &str,
@@ -492,25 +631,30 @@ async fn ensure_function(
 ) -> Result<String, DeployError> {
     let Some(existing) = existing else {
         ctx.change(
-            format!("function {}", cfg.function),
+            format!("function {}", spec.name),
             "create",
-            format!("provided.al2023, {} MB, {} s", cfg.memory, cfg.timeout),
+            format!(
+                "provided.al2023, {} MB, {} s, handler {}",
+                spec.memory, spec.timeout, spec.handler
+            ),
         );
         let placeholder = format!(
-            "arn:aws:lambda:{}:000000000000:function:{}",
-            aws.region, cfg.function
+            "arn:aws:lambda:{}:{}:function:{}",
+            aws.region,
+            arn_account(role),
+            spec.name
         );
         if !ctx.write("lambda:CreateFunction") {
             return Ok(placeholder);
         }
         let mut attempt = 0;
-        loop {
+        let arn = loop {
             let mut req = aws
                 .lambda
                 .create_function()
-                .function_name(&cfg.function)
+                .function_name(&spec.name)
                 .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
-                .handler("bootstrap")
+                .handler(&spec.handler)
                 .role(role)
                 .code(
                     aws_sdk_lambda::types::FunctionCode::builder()
@@ -519,16 +663,19 @@ async fn ensure_function(
                         .build(),
                 )
                 .architectures(lambda_arch(cfg.architecture))
-                .memory_size(cfg.memory)
-                .timeout(cfg.timeout)
+                .memory_size(spec.memory)
+                .timeout(spec.timeout)
                 .environment(environment(cfg))
-                .description(format!("{MARKER} {}", cfg.function))
+                .description(&spec.description)
                 .tags(TAG, &cfg.function);
+            if let Some(h) = &spec.trigger {
+                req = req.tags(triggers::TRIGGER_TAG, h);
+            }
             if !cfg.subnets.is_empty() {
                 req = req.vpc_config(vpc(cfg));
             }
             match req.send().await {
-                Ok(out) => return Ok(out.function_arn().unwrap_or(&placeholder).to_owned()),
+                Ok(out) => break out.function_arn().unwrap_or(&placeholder).to_owned(),
                 // A role created seconds ago is not assumable yet on real AWS.
                 Err(e)
                     if attempt < 10
@@ -542,7 +689,11 @@ async fn ensure_function(
                 }
                 Err(e) => return Err(aws_err("lambda:CreateFunction")(e)),
             }
+        };
+        if let Some(Some(n)) = spec.concurrency {
+            ensure_concurrency(aws, ctx, spec, None, Some(n)).await?;
         }
+        return Ok(arn);
     };
     let conf = existing
         .configuration()
@@ -550,18 +701,18 @@ async fn ensure_function(
         .unwrap_or_else(|| aws_sdk_lambda::types::FunctionConfiguration::builder().build());
     let arn = conf.function_arn().unwrap_or_default().to_owned();
     if !code_current(Some(&existing), cfg, artifact) {
-        ctx.change(format!("function {}", cfg.function), "update", "code");
+        ctx.change(format!("function {}", spec.name), "update", "code");
         if ctx.write("lambda:UpdateFunctionCode") {
             aws.lambda
                 .update_function_code()
-                .function_name(&cfg.function)
+                .function_name(&spec.name)
                 .s3_bucket(bucket)
                 .s3_key(key)
                 .architectures(lambda_arch(cfg.architecture))
                 .send()
                 .await
                 .map_err(aws_err("lambda:UpdateFunctionCode"))?;
-            wait_updated(aws, ctx, cfg).await?;
+            wait_updated(aws, ctx, &spec.name).await?;
         }
     }
     let env_now: BTreeMap<String, String> = conf
@@ -578,11 +729,14 @@ async fn ensure_function(
         .map(|v| v.security_group_ids().to_vec())
         .unwrap_or_default();
     let mut diffs = Vec::new();
-    if conf.memory_size() != Some(cfg.memory) {
-        diffs.push(format!("memory {:?} → {}", conf.memory_size(), cfg.memory));
+    if conf.memory_size() != Some(spec.memory) {
+        diffs.push(format!("memory {:?} → {}", conf.memory_size(), spec.memory));
     }
-    if conf.timeout() != Some(cfg.timeout) {
-        diffs.push(format!("timeout {:?} → {}", conf.timeout(), cfg.timeout));
+    if conf.timeout() != Some(spec.timeout) {
+        diffs.push(format!("timeout {:?} → {}", conf.timeout(), spec.timeout));
+    }
+    if conf.handler() != Some(spec.handler.as_str()) {
+        diffs.push(format!("handler {:?} → {}", conf.handler(), spec.handler));
     }
     if env_now != cfg.environment {
         diffs.push("environment".into());
@@ -595,16 +749,17 @@ async fn ensure_function(
     }
     if !diffs.is_empty() {
         ctx.change(
-            format!("function {}", cfg.function),
+            format!("function {}", spec.name),
             "update",
             diffs.join(", "),
         );
         if ctx.write("lambda:UpdateFunctionConfiguration") {
             aws.lambda
                 .update_function_configuration()
-                .function_name(&cfg.function)
-                .memory_size(cfg.memory)
-                .timeout(cfg.timeout)
+                .function_name(&spec.name)
+                .handler(&spec.handler)
+                .memory_size(spec.memory)
+                .timeout(spec.timeout)
                 .environment(environment(cfg))
                 .role(role)
                 .vpc_config(vpc(cfg))
@@ -613,19 +768,73 @@ async fn ensure_function(
                 .map_err(aws_err("lambda:UpdateFunctionConfiguration"))?;
         }
     }
+    if let Some(wanted) = spec.concurrency {
+        let now = existing
+            .concurrency()
+            .and_then(|c| c.reserved_concurrent_executions());
+        ensure_concurrency(aws, ctx, spec, now, wanted).await?;
+    }
     Ok(arn)
+}
+
+/// Reserves `wanted` concurrent executions for the function, or releases
+/// the reservation (`None`), when it differs from `now`.
+async fn ensure_concurrency(
+    aws: &Aws,
+    ctx: &mut Ctx,
+    spec: &FunctionSpec,
+    now: Option<i32>,
+    wanted: Option<i32>,
+) -> Result<(), DeployError> {
+    if now == wanted {
+        return Ok(());
+    }
+    match wanted {
+        Some(n) => {
+            ctx.change(
+                format!("function {}", spec.name),
+                "reserve",
+                format!("concurrency {now:?} → {n}"),
+            );
+            if ctx.write("lambda:PutFunctionConcurrency") {
+                aws.lambda
+                    .put_function_concurrency()
+                    .function_name(&spec.name)
+                    .reserved_concurrent_executions(n)
+                    .send()
+                    .await
+                    .map_err(aws_err("lambda:PutFunctionConcurrency"))?;
+            }
+        }
+        None => {
+            ctx.change(
+                format!("function {}", spec.name),
+                "release",
+                format!("reserved concurrency {now:?}"),
+            );
+            if ctx.write("lambda:DeleteFunctionConcurrency") {
+                aws.lambda
+                    .delete_function_concurrency()
+                    .function_name(&spec.name)
+                    .send()
+                    .await
+                    .map_err(aws_err("lambda:DeleteFunctionConcurrency"))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Waits for a code update to finish before the configuration is touched
 /// (Lambda refuses concurrent updates).
-async fn wait_updated(aws: &Aws, ctx: &mut Ctx, cfg: &Config) -> Result<(), DeployError> {
+async fn wait_updated(aws: &Aws, ctx: &mut Ctx, name: &str) -> Result<(), DeployError> {
     use aws_sdk_lambda::types::LastUpdateStatus;
     for _ in 0..60 {
         ctx.read("lambda:GetFunctionConfiguration");
         let c = aws
             .lambda
             .get_function_configuration()
-            .function_name(&cfg.function)
+            .function_name(name)
             .send()
             .await
             .map_err(aws_err("lambda:GetFunctionConfiguration"))?;
@@ -633,16 +842,16 @@ async fn wait_updated(aws: &Aws, ctx: &mut Ctx, cfg: &Config) -> Result<(), Depl
             Some(LastUpdateStatus::InProgress) => tokio::time::sleep(Duration::from_secs(1)).await,
             Some(LastUpdateStatus::Failed) => {
                 return Err(DeployError::Other(format!(
-                    "the function update failed: {}",
+                    "the update of function {name} failed: {}",
                     c.last_update_status_reason().unwrap_or("no reason given")
                 )));
             }
             _ => return Ok(()),
         }
     }
-    Err(DeployError::Other(
-        "the function update did not finish within 60 s".into(),
-    ))
+    Err(DeployError::Other(format!(
+        "the update of function {name} did not finish within 60 s: re-run deploy"
+    )))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -866,7 +1075,8 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
         &artifact.sha256_hex[..16]
     );
     let m = manifest::read(&artifact.binary).await?;
-    // Limits are checked before the first AWS call.
+    // Limits and trigger settings are checked before the first AWS call.
+    m.check_triggers(&cfg.function)?;
     package::openapi(&cfg, &m, json!("arn:aws:apigateway:region:lambda:path/x"))?;
 
     let aws = clients(&cfg).await;
@@ -879,28 +1089,69 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
             ..Report::default()
         },
     };
-    let existing = get_function(&aws, &mut ctx, &cfg).await?;
-    let key = if code_current(existing.as_ref(), &cfg, &artifact) {
+    // The API function when there are HTTP routes, then one per trigger.
+    let has_api = m.has_http();
+    let mut specs = Vec::new();
+    if has_api {
+        specs.push(FunctionSpec::api(&cfg));
+    }
+    specs.extend(m.triggers.iter().map(|t| FunctionSpec::trigger(&cfg, t)));
+    let mut existing = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        let found = get_function(&aws, &mut ctx, &spec.name).await?;
+        check_ours(&cfg, spec, found.as_ref())?;
+        existing.push(found);
+    }
+    // The queues, streams and tables must exist: read before any write.
+    let sources = triggers::resolve_sources(&aws, &mut ctx, &m.triggers).await?;
+    let key = if existing
+        .iter()
+        .all(|e| code_current(e.as_ref(), &cfg, &artifact))
+    {
         package::code_key(&cfg.function, &artifact.sha256_hex)
     } else {
         ensure_code(&aws, &mut ctx, &cfg, &artifact, &bucket).await?
     };
-    let role = ensure_role(&aws, &mut ctx, &cfg).await?;
-    let function_arn = ensure_function(
-        &aws, &mut ctx, &cfg, existing, &artifact, &bucket, &key, &role,
+    let statements = triggers::role_statements(&m.triggers, &sources);
+    let role = ensure_role(&aws, &mut ctx, &cfg, &statements).await?;
+    let mut arns = Vec::with_capacity(specs.len());
+    for (spec, found) in specs.iter().zip(existing) {
+        let fresh = found.is_none();
+        let arn = ensure_function(
+            &aws, &mut ctx, &cfg, spec, found, &artifact, &bucket, &key, &role,
+        )
+        .await?;
+        arns.push((arn, fresh));
+    }
+    let mut url = None;
+    if has_api {
+        let function_arn = arns[0].0.clone();
+        let api = ensure_api(&aws, &mut ctx, &cfg, &m, &function_arn).await?;
+        let u = format!(
+            "https://{}.execute-api.{}.amazonaws.com/{}/",
+            api.id, aws.region, cfg.stage
+        );
+        ctx.report.function_arn = Some(function_arn);
+        ctx.report.api_id = Some(api.id);
+        ctx.report.url = Some(u.clone());
+        url = Some(u);
+    } else {
+        // No HTTP routes (any more): no API function, no REST API.
+        remove_api(&aws, &mut ctx, &cfg).await?;
+    }
+    let reports = triggers::deploy(
+        &aws,
+        &mut ctx,
+        &cfg,
+        &m.triggers,
+        &arns[usize::from(has_api)..],
+        &sources,
     )
     .await?;
-    let api = ensure_api(&aws, &mut ctx, &cfg, &m, &function_arn).await?;
+    ctx.report.triggers = reports;
 
-    let url = format!(
-        "https://{}.execute-api.{}.amazonaws.com/{}/",
-        api.id, aws.region, cfg.stage
-    );
     let writes = ctx.report.calls.iter().filter(|c| c.write).count();
     ctx.report.up_to_date = ctx.report.changes.is_empty();
-    ctx.report.function_arn = Some(function_arn);
-    ctx.report.api_id = Some(api.id);
-    ctx.report.url = Some(url.clone());
     if ctx.report.up_to_date {
         eprintln!(
             "up to date: nothing to change ({} reads)",
@@ -923,40 +1174,35 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
             serde_json::to_string_pretty(&ctx.report).unwrap_or_default()
         );
     } else {
-        println!("{url}");
-        manifest::print_table(&m);
+        if let Some(url) = &url {
+            println!("{url}");
+            manifest::print_table(&m);
+        }
+        print_trigger_summary(&ctx.report.triggers, url.is_some());
     }
     Ok(())
 }
 
-/// Arguments of `remove`.
-#[derive(clap::Args, Debug)]
-pub struct RemoveArgs {
-    #[command(flatten)]
-    pub settings: Settings,
-    /// Print what would be deleted and delete nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Print a JSON report on stdout.
-    #[arg(long)]
-    pub json: bool,
+/// Each trigger's function and wiring, after the route table.
+fn print_trigger_summary(reports: &[triggers::TriggerReport], after_routes: bool) {
+    if reports.is_empty() {
+        return;
+    }
+    if after_routes {
+        println!();
+    }
+    for r in reports {
+        println!("{} ({}) → {}", r.handler, r.kind, r.function_arn);
+        for w in &r.wiring {
+            println!("    {w}");
+        }
+    }
 }
 
-/// `cargo lambada remove`: deletes what deploy created, identified by the
-/// `lambada:function` tag (function, role, objects) and the marker in the
-/// REST API's description (API Gateway imports cannot carry tags).
-pub async fn remove(args: RemoveArgs) -> Result<(), DeployError> {
-    let cfg = config::load(&args.settings)?;
-    let aws = clients(&cfg).await;
-    let mut ctx = Ctx {
-        dry_run: args.dry_run,
-        quiet: false,
-        report: Report {
-            dry_run: args.dry_run,
-            function: cfg.function.clone(),
-            ..Report::default()
-        },
-    };
+/// Deletes the REST APIs (found by the marker in their description) and
+/// the API function (when tagged for this app): `remove`, and `deploy` of
+/// an app without HTTP routes.
+async fn remove_api(aws: &Aws, ctx: &mut Ctx, cfg: &Config) -> Result<(), DeployError> {
     let marker = format!("{MARKER} {}", cfg.function);
 
     ctx.read("apigateway:GetRestApis");
@@ -967,11 +1213,10 @@ pub async fn remove(args: RemoveArgs) -> Result<(), DeployError> {
         .send()
         .await
         .map_err(aws_err("apigateway:GetRestApis"))?;
-    for api in apis
-        .items()
-        .iter()
-        .filter(|a| a.description().is_some_and(|d| d.contains(&marker)))
-    {
+    for api in apis.items().iter().filter(|a| {
+        a.description()
+            .is_some_and(|d| d.ends_with(&format!("{marker})")))
+    }) {
         let id = api.id().unwrap_or_default();
         ctx.change(
             format!("rest api {id}"),
@@ -1020,6 +1265,41 @@ pub async fn remove(args: RemoveArgs) -> Result<(), DeployError> {
                 .is_some_and(|s| s.is_resource_not_found_exception()) => {}
         Err(e) => return Err(aws_err("lambda:GetFunction")(e)),
     }
+    Ok(())
+}
+
+/// Arguments of `remove`.
+#[derive(clap::Args, Debug)]
+pub struct RemoveArgs {
+    #[command(flatten)]
+    pub settings: Settings,
+    /// Print what would be deleted and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print a JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cargo lambada remove`: deletes what deploy created, identified by the
+/// `lambada:function` tag (functions, role, objects, topics, rules) and the
+/// marker in the REST API's description (API Gateway imports cannot carry
+/// tags). Trigger functions are unwired first: subscriptions, rules and
+/// event-source mappings go with them.
+pub async fn remove(args: RemoveArgs) -> Result<(), DeployError> {
+    let cfg = config::load(&args.settings)?;
+    let aws = clients(&cfg).await;
+    let mut ctx = Ctx {
+        dry_run: args.dry_run,
+        quiet: false,
+        report: Report {
+            dry_run: args.dry_run,
+            function: cfg.function.clone(),
+            ..Report::default()
+        },
+    };
+    triggers::remove(&aws, &mut ctx, &cfg).await?;
+    remove_api(&aws, &mut ctx, &cfg).await?;
 
     if cfg.role.is_none() {
         let name = role_name(&cfg.function);

@@ -4,8 +4,14 @@
 //! The event is a file (`--event`), one of the examples shipped in this
 //! binary (`--example`, no network needed), an HTTP request built like
 //! `serve` builds them (`--get`, `--post --data`, in any `--format`), an SNS
-//! notification around a message (`--sns`), or a scheduled event
-//! (`--schedule`).
+//! notification around a message (`--sns`), an SQS batch (`--sqs`), a
+//! Kinesis batch (`--kinesis`), a DynamoDB Streams batch (`--ddb-stream`),
+//! a scheduled event (`--schedule`), or a direct-invocation payload
+//! (`--payload`).
+//!
+//! Trigger events go to the function of the trigger handler that takes
+//! them, as on Lambda: `_HANDLER` is the handler's name. `--handler` names
+//! it; without it, the binary's one handler of that kind is used.
 
 use std::io::Read as _;
 use std::net::{IpAddr, Ipv4Addr};
@@ -14,8 +20,11 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use http::Method;
 
+use lambada::test::events;
+
 use crate::config::{self, Settings};
 use crate::emulator::{self, Reply, Sandbox, ids};
+use crate::manifest::{TriggerEntry, TriggerKind};
 use crate::serve::{self, Format, gateway};
 
 /// The example events shipped in the binary.
@@ -87,6 +96,26 @@ pub struct InvokeArgs {
     /// reads standard input).
     #[arg(long, value_name = "FILE", group = "source")]
     pub sns: Option<PathBuf>,
+    /// Send an SQS batch: one message per line of this file (`-` reads
+    /// standard input).
+    #[arg(long, value_name = "FILE", group = "source")]
+    pub sqs: Option<PathBuf>,
+    /// Send a Kinesis batch: one record per line of this file.
+    #[arg(long, value_name = "FILE", group = "source")]
+    pub kinesis: Option<PathBuf>,
+    /// Send a DynamoDB Streams batch: the file holds a JSON array (or one
+    /// object) of changes `{"keys": {...}, "old": {...}, "new": {...}}`
+    /// (plain JSON; `old` or `new` may be left out: an insert or a removal).
+    #[arg(long = "ddb-stream", value_name = "FILE", group = "source")]
+    pub ddb_stream: Option<PathBuf>,
+    /// Invoke directly with this JSON payload (`@FILE` reads a file), as the
+    /// SDK, an IoT rule or Step Functions would.
+    #[arg(long, value_name = "JSON", group = "source")]
+    pub payload: Option<String>,
+    /// The trigger handler whose function receives the event (its `Handler`
+    /// setting); `bootstrap` for the HTTP function.
+    #[arg(long, value_name = "NAME")]
+    pub handler: Option<String>,
     /// Send an EventBridge scheduled event from this rule.
     #[arg(long, value_name = "RULE", group = "source", num_args = 0..=1, default_missing_value = "lambada-schedule")]
     pub schedule: Option<String>,
@@ -161,39 +190,72 @@ pub async fn run(args: InvokeArgs) -> Result<(), Box<dyn std::error::Error>> {
 
 /// What to send, worked out before the build so that mistakes fail fast.
 enum Source {
-    /// A complete event.
-    Event(Vec<u8>),
+    /// A complete event, and the kind of trigger handler it is for, if any.
+    Event(Vec<u8>, Option<TriggerKind>),
     /// An HTTP request, turned into an event once the route table is known.
     Http(gateway::Incoming),
 }
 
 fn source(args: &InvokeArgs, region: &str) -> Result<Source, Box<dyn std::error::Error>> {
     if let Some(e) = args.example {
-        return Ok(Source::Event(e.json().as_bytes().to_vec()));
+        let kind = match e {
+            Example::Sns => Some(TriggerKind::Sns),
+            Example::Sqs => Some(TriggerKind::Sqs),
+            Example::Schedule => Some(TriggerKind::Schedule),
+            _ => None,
+        };
+        return Ok(Source::Event(e.json().as_bytes().to_vec(), kind));
     }
     if let Some(path) = &args.event {
         let bytes = read_input(path)?;
         serde_json::from_slice::<serde_json::Value>(&bytes)
             .map_err(|e| format!("the event is not JSON: {e}"))?;
-        return Ok(Source::Event(bytes));
+        return Ok(Source::Event(bytes, None));
     }
     if let Some(path) = &args.sns {
         let message = String::from_utf8_lossy(&read_input(path)?).into_owned();
-        return Ok(Source::Event(serde_json::to_vec(&sns_event(
-            &message, region,
-        ))?));
+        let event = serde_json::to_vec(&sns_event(&message, region))?;
+        return Ok(Source::Event(event, Some(TriggerKind::Sns)));
+    }
+    if let Some(path) = &args.sqs {
+        let text = String::from_utf8_lossy(&read_input(path)?).into_owned();
+        let bodies: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+        let event = serde_json::to_vec(&events::sqs("lambada-queue", &bodies))?;
+        return Ok(Source::Event(event, Some(TriggerKind::Sqs)));
+    }
+    if let Some(path) = &args.kinesis {
+        let text = read_input(path)?;
+        let records: Vec<&[u8]> = text
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        let event = serde_json::to_vec(&events::kinesis("lambada-stream", &records))?;
+        return Ok(Source::Event(event, Some(TriggerKind::Kinesis)));
+    }
+    if let Some(path) = &args.ddb_stream {
+        let changes = item_changes(&read_input(path)?)?;
+        let event = serde_json::to_vec(&events::dynamodb("lambada-table", &changes))?;
+        return Ok(Source::Event(event, Some(TriggerKind::DynamoDbStream)));
+    }
+    if let Some(p) = &args.payload {
+        let bytes = match p.strip_prefix('@') {
+            Some(file) => read_input(&PathBuf::from(file))?,
+            None => p.clone().into_bytes(),
+        };
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .map_err(|e| format!("the payload is not JSON: {e}"))?;
+        return Ok(Source::Event(bytes, Some(TriggerKind::Invoke)));
     }
     if let Some(rule) = &args.schedule {
-        return Ok(Source::Event(serde_json::to_vec(&schedule_event(
-            rule, region,
-        ))?));
+        let event = serde_json::to_vec(&schedule_event(rule, region))?;
+        return Ok(Source::Event(event, Some(TriggerKind::Schedule)));
     }
     let (method, uri) = match (&args.get, &args.post) {
         (Some(p), _) => (Method::GET, p.clone()),
         (None, Some(p)) => (Method::POST, p.clone()),
         _ => {
             return Err(
-                "nothing to send: use --event, --example, --get, --post, --sns or --schedule"
+                "nothing to send: use --event, --example, --get, --post, --sns, --sqs, --kinesis, --ddb-stream, --schedule or --payload"
                     .into(),
             );
         }
@@ -241,14 +303,20 @@ async fn invoke(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let source = source(args, &serve::region(cfg))?;
     let build = serve::build_local(cfg, args.release, true, local).await?;
-    let event = match source {
-        Source::Event(bytes) => bytes,
+    let (event, kind) = match source {
+        Source::Event(bytes, kind) => (bytes, kind),
         Source::Http(incoming) => {
             let router = gateway::Router::new(&build.manifest.routes);
-            gateway::event(args.format.kind(), &cfg.stage, &router, &incoming)
+            let event = gateway::event(args.format.kind(), &cfg.stage, &router, &incoming);
+            (event, None)
         }
     };
-    let function = serve::function(cfg, build.bootstrap);
+    let handler = pick_handler(args.handler.as_deref(), kind, &build.manifest.triggers)?;
+    if handler != "bootstrap" {
+        eprintln!("lambada: invoking the function of handler `{handler}`");
+    }
+    let mut function = serve::function(cfg, build.bootstrap);
+    function.handler = handler;
     let mut sandbox = Sandbox::start(&function, 1).await?;
     let outcome = sandbox.invoke(Bytes::from(event)).await;
     sandbox.stop().await;
@@ -266,6 +334,88 @@ async fn invoke(
             )
             .into())
         }
+    }
+}
+
+/// The changes of `--ddb-stream`: an array of `{"keys", "old", "new"}`
+/// objects (or one).
+fn item_changes(bytes: &[u8]) -> Result<Vec<events::ItemChange>, Box<dyn std::error::Error>> {
+    let v: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("the --ddb-stream file is not JSON: {e}"))?;
+    let list = match v {
+        serde_json::Value::Array(a) => a,
+        one => vec![one],
+    };
+    list.into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let keys = c.get("keys").cloned().ok_or_else(|| {
+                format!("change {i} of --ddb-stream has no `keys` (the item's key attributes)")
+            })?;
+            let (old, new) = (c.get("old").cloned(), c.get("new").cloned());
+            Ok(match (old, new) {
+                (None, Some(n)) => events::ItemChange::insert(keys, n),
+                (Some(o), Some(n)) => events::ItemChange::modify(keys, o, n),
+                (Some(o), None) => events::ItemChange::remove(keys, o),
+                (None, None) => {
+                    return Err(
+                        format!("change {i} of --ddb-stream has neither `old` nor `new`").into(),
+                    );
+                }
+            })
+        })
+        .collect()
+}
+
+/// The `Handler` of the function that receives the event: `--handler`,
+/// else the binary's one trigger handler of the event's kind, else
+/// `bootstrap` (the HTTP function, which answers a non-HTTP event with a
+/// function error naming the shapes it takes).
+fn pick_handler(
+    given: Option<&str>,
+    kind: Option<TriggerKind>,
+    triggers: &[TriggerEntry],
+) -> Result<String, Box<dyn std::error::Error>> {
+    if let Some(h) = given {
+        if h != "bootstrap" && !triggers.iter().any(|t| t.handler == h) {
+            let names: Vec<&str> = triggers.iter().map(|t| t.handler.as_str()).collect();
+            return Err(format!(
+                "the binary has no trigger handler `{h}` (it has: {})",
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            )
+            .into());
+        }
+        return Ok(h.to_owned());
+    }
+    let Some(kind) = kind else {
+        return Ok("bootstrap".into());
+    };
+    let of_kind: Vec<&str> = triggers
+        .iter()
+        .filter(|t| t.kind == kind)
+        .map(|t| t.handler.as_str())
+        .collect();
+    match of_kind[..] {
+        [one] => Ok(one.to_owned()),
+        [] => {
+            if kind != TriggerKind::Invoke {
+                eprintln!(
+                    "lambada: the binary has no #[{}] handler: the event goes to the HTTP function (`bootstrap`)",
+                    kind.as_str()
+                );
+            }
+            Ok("bootstrap".into())
+        }
+        _ => Err(format!(
+            "the binary has several #[{}] handlers ({}): choose one with --handler",
+            kind.as_str(),
+            of_kind.join(", ")
+        )
+        .into()),
     }
 }
 

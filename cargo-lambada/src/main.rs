@@ -36,14 +36,14 @@ enum Cmd {
     Routes(manifest::RoutesArgs),
     /// Write the OpenAPI document and the CloudFormation template of the app.
     Package(package::PackageArgs),
-    /// Build, upload and create or update the function and its REST API.
+    /// Build, upload and create or update the functions, the REST API and the triggers.
     Deploy(deploy::DeployArgs),
     /// Delete what `deploy` created (found by tags), and nothing else.
     Remove(deploy::RemoveArgs),
     /// Serve the app on localhost through the Lambda Runtime API emulator.
     Serve(serve::ServeArgs),
     /// Send one event through the emulator to the bootstrap and print the response.
-    Invoke(invoke::InvokeArgs),
+    Invoke(Box<invoke::InvokeArgs>),
     /// Create a new Lambada project from the built-in template.
     New(new::NewArgs),
 }
@@ -68,7 +68,7 @@ fn main() -> ExitCode {
             Cmd::Deploy(a) => deploy::run(a).await.map_err(Into::into),
             Cmd::Remove(a) => deploy::remove(a).await.map_err(Into::into),
             Cmd::Serve(a) => serve::run(a).await,
-            Cmd::Invoke(a) => invoke::run(a).await,
+            Cmd::Invoke(a) => invoke::run(*a).await,
             Cmd::New(a) => new::run(a).await,
         }
     });

@@ -25,12 +25,287 @@ pub struct RouteEntry {
     pub response_content_type: Option<String>,
 }
 
+/// What invokes a trigger handler (`kind` in the manifest).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerKind {
+    /// `#[sns]`: a subscription to an SNS topic.
+    Sns,
+    /// `#[sqs]`: an event-source mapping from an SQS queue.
+    Sqs,
+    /// `#[kinesis]`: an event-source mapping from a Kinesis stream.
+    Kinesis,
+    /// `#[dynamodb_stream]`: an event-source mapping from a table's stream.
+    #[serde(rename = "dynamodb_stream")]
+    DynamoDbStream,
+    /// `#[schedule]`: an EventBridge rule with a schedule expression.
+    Schedule,
+    /// `#[invoke]`: invoked directly; nothing is wired.
+    Invoke,
+}
+
+impl TriggerKind {
+    /// The manifest's spelling (`dynamodb_stream`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerKind::Sns => "sns",
+            TriggerKind::Sqs => "sqs",
+            TriggerKind::Kinesis => "kinesis",
+            TriggerKind::DynamoDbStream => "dynamodb_stream",
+            TriggerKind::Schedule => "schedule",
+            TriggerKind::Invoke => "invoke",
+        }
+    }
+
+    /// Whether Lambda polls the source through an event-source mapping.
+    pub fn is_polled(self) -> bool {
+        matches!(
+            self,
+            TriggerKind::Sqs | TriggerKind::Kinesis | TriggerKind::DynamoDbStream
+        )
+    }
+
+    /// What the function's role needs to poll the source (empty for the
+    /// kinds that push their events).
+    pub fn read_actions(self) -> &'static [&'static str] {
+        match self {
+            TriggerKind::Sqs => &[
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ],
+            TriggerKind::Kinesis => &[
+                "kinesis:DescribeStream",
+                "kinesis:DescribeStreamSummary",
+                "kinesis:GetRecords",
+                "kinesis:GetShardIterator",
+                "kinesis:ListShards",
+                "kinesis:SubscribeToShard",
+            ],
+            TriggerKind::DynamoDbStream => &[
+                "dynamodb:DescribeStream",
+                "dynamodb:GetRecords",
+                "dynamodb:GetShardIterator",
+                "dynamodb:ListStreams",
+            ],
+            _ => &[],
+        }
+    }
+
+    /// Whether the source is a stream (which has a starting position).
+    pub fn is_stream(self) -> bool {
+        matches!(self, TriggerKind::Kinesis | TriggerKind::DynamoDbStream)
+    }
+}
+
+impl std::fmt::Display for TriggerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One non-HTTP trigger, as the binary reports it. Each deploys to its own
+/// function ([`TriggerEntry::function_name`]) running the same zip, with
+/// `Handler` set to [`TriggerEntry::handler`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TriggerEntry {
+    /// What invokes the handler.
+    pub kind: TriggerKind,
+    /// The handler function's name: the deployed function's `Handler`.
+    pub handler: String,
+    /// The module the handler is defined in.
+    #[serde(default)]
+    pub module: String,
+    /// The event argument's type, as written.
+    #[serde(default)]
+    pub event: String,
+    /// Topic, queue or stream (name or ARN), table (name or stream ARN),
+    /// the schedule expression; empty for `invoke`.
+    #[serde(default)]
+    pub source: String,
+    /// Records per invocation (SQS, Kinesis, DynamoDB Streams).
+    #[serde(default)]
+    pub batch_size: Option<i32>,
+    /// Seconds to gather a batch (`MaximumBatchingWindowInSeconds`).
+    #[serde(default)]
+    pub batch_window: Option<i32>,
+    /// `LATEST` or `TRIM_HORIZON` (Kinesis, DynamoDB Streams).
+    #[serde(default)]
+    pub starting_position: Option<String>,
+    /// The schedule's constant input.
+    #[serde(default)]
+    pub input: Option<serde_json::Value>,
+    /// The function's timeout in seconds (default: the configured one).
+    #[serde(default)]
+    pub timeout: Option<i32>,
+    /// The function's memory in MB (default: the configured one).
+    #[serde(default)]
+    pub memory: Option<i32>,
+    /// Reserved concurrency (default: none reserved).
+    #[serde(default)]
+    pub concurrency: Option<i32>,
+}
+
+/// Lambda's limit on function names.
+const MAX_FUNCTION_NAME: usize = 64;
+
+impl TriggerEntry {
+    /// The name of the function this trigger deploys to:
+    /// `<function>-<handler with '_' as '-'>`; names over 64 characters are
+    /// cut and end with `-` and 8 hex digits of the handler's SHA-256.
+    pub fn function_name(&self, function: &str) -> String {
+        let name = format!("{function}-{}", self.handler.replace('_', "-"));
+        if name.len() <= MAX_FUNCTION_NAME {
+            return name;
+        }
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.handler.as_bytes());
+        let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+        let mut cut: String = name.chars().take(MAX_FUNCTION_NAME - 9).collect();
+        while cut.len() > MAX_FUNCTION_NAME - 9 {
+            cut.pop();
+        }
+        format!("{cut}-{hex}")
+    }
+
+    /// The starting position of a stream trigger (default `LATEST`).
+    pub fn starting_position(&self) -> Option<&str> {
+        self.kind
+            .is_stream()
+            .then(|| self.starting_position.as_deref().unwrap_or("LATEST"))
+    }
+
+    /// The settings, for the route table: `batch 10, window 5 s, …`.
+    pub fn settings(&self) -> String {
+        let mut out = Vec::new();
+        if let Some(b) = self.batch_size {
+            out.push(format!("batch {b}"));
+        }
+        if let Some(w) = self.batch_window {
+            out.push(format!("window {w} s"));
+        }
+        if let Some(p) = self.starting_position() {
+            out.push(format!("from {p}"));
+        }
+        if let Some(i) = &self.input {
+            out.push(format!("input {i}"));
+        }
+        if let Some(t) = self.timeout {
+            out.push(format!("timeout {t} s"));
+        }
+        if let Some(m) = self.memory {
+            out.push(format!("memory {m} MB"));
+        }
+        if let Some(c) = self.concurrency {
+            out.push(format!("concurrency {c}"));
+        }
+        if out.is_empty() {
+            "-".into()
+        } else {
+            out.join(", ")
+        }
+    }
+}
+
 /// The whole manifest.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     /// The lambada-runtime version the binary was built with.
     pub lambada: String,
+    /// The HTTP routes, served by the API function.
     pub routes: Vec<RouteEntry>,
+    /// The other triggers, one function each (absent from older binaries).
+    #[serde(default)]
+    pub triggers: Vec<TriggerEntry>,
+}
+
+impl Manifest {
+    /// Whether the app has HTTP routes (and so an API function and a REST API).
+    pub fn has_http(&self) -> bool {
+        self.routes.iter().any(|r| r.kind == "http")
+    }
+
+    /// Checks the triggers before anything is deployed or packaged: every
+    /// problem at once, each saying what to change.
+    pub fn check_triggers(&self, function: &str) -> Result<(), ManifestError> {
+        let mut problems = Vec::new();
+        let mut names: Vec<(String, &str)> = Vec::new();
+        for t in &self.triggers {
+            let at = format!("trigger `{}` ({})", t.handler, t.kind);
+            let name = t.function_name(function);
+            if let Some((_, other)) = names.iter().find(|(n, _)| *n == name) {
+                problems.push(format!(
+                    "{at}: `{other}` deploys to the same function `{name}`: rename one of the handlers"
+                ));
+            }
+            names.push((name, &t.handler));
+            if t.handler.is_empty() {
+                problems.push(format!("{at}: the handler name is empty"));
+            }
+            let needs_source = t.kind != TriggerKind::Invoke;
+            if needs_source && t.source.trim().is_empty() {
+                let what = match t.kind {
+                    TriggerKind::Sns => "a topic",
+                    TriggerKind::Sqs => "a queue",
+                    TriggerKind::Kinesis => "a stream",
+                    TriggerKind::DynamoDbStream => "a table",
+                    _ => "a schedule expression",
+                };
+                problems.push(format!("{at}: no source: give it {what}"));
+            }
+            let is_expression = ["rate(", "cron(", "at("]
+                .iter()
+                .any(|p| t.source.starts_with(p));
+            if t.kind == TriggerKind::Schedule && !t.source.is_empty() && !is_expression {
+                problems.push(format!(
+                    "{at}: `{}` is not a schedule expression: write `rate(15 minutes)` or `cron(0 12 * * ? *)`",
+                    t.source
+                ));
+            }
+            if let Some(p) = &t.starting_position {
+                if !t.kind.is_stream() {
+                    problems.push(format!(
+                        "{at}: starting_position applies to kinesis and dynamodb_stream triggers only"
+                    ));
+                } else if p != "LATEST" && p != "TRIM_HORIZON" {
+                    problems.push(format!(
+                        "{at}: starting_position `{p}`: use \"LATEST\" or \"TRIM_HORIZON\""
+                    ));
+                }
+            }
+            if !t.kind.is_polled() && (t.batch_size.is_some() || t.batch_window.is_some()) {
+                problems.push(format!(
+                    "{at}: batch_size and batch_window apply to sqs, kinesis and dynamodb_stream triggers only"
+                ));
+            }
+            if let Some(b) = t.batch_size.filter(|b| !(1..=10000).contains(b)) {
+                problems.push(format!("{at}: batch_size {b}: Lambda allows 1 to 10000"));
+            }
+            if let Some(w) = t.batch_window.filter(|w| !(0..=300).contains(w)) {
+                problems.push(format!("{at}: batch_window {w} s: Lambda allows 0 to 300"));
+            }
+            if t.input.is_some() && t.kind != TriggerKind::Schedule {
+                problems.push(format!("{at}: input applies to schedule triggers only"));
+            }
+            if let Some(m) = t.timeout.filter(|t| !(1..=900).contains(t)) {
+                problems.push(format!("{at}: timeout {m} s: Lambda allows 1 to 900"));
+            }
+            if let Some(m) = t.memory.filter(|m| !(128..=10240).contains(m)) {
+                problems.push(format!("{at}: memory {m} MB: Lambda allows 128 to 10240"));
+            }
+            if let Some(c) = t.concurrency.filter(|c| *c < 0) {
+                problems.push(format!(
+                    "{at}: concurrency {c}: reserve 0 or more concurrent executions"
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ManifestError::InvalidTriggers(problems.join("\n  ")))
+        }
+    }
 }
 
 /// Errors reading the manifest.
@@ -46,6 +321,12 @@ pub enum ManifestError {
     Failed(String, std::process::ExitStatus, String),
     #[error("{0} printed no route table: is it a Lambada app that calls `lambada::run`? ({1})")]
     NotLambada(String, serde_json::Error),
+    #[error(
+        "{0} printed a route table this cargo-lambada does not understand ({1}): update cargo-lambada to the version of lambada-runtime the app uses"
+    )]
+    Unsupported(String, serde_json::Error),
+    #[error("the app's triggers cannot be deployed:\n  {0}")]
+    InvalidTriggers(String),
 }
 
 /// Runs `binary` and reads its route table.
@@ -64,7 +345,21 @@ pub async fn read(binary: &Path) -> Result<Manifest, ManifestError> {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         ));
     }
-    serde_json::from_slice(&out.stdout).map_err(|e| ManifestError::NotLambada(name, e))
+    parse(&name, &out.stdout)
+}
+
+/// Parses the manifest `binary` printed.
+fn parse(binary: &str, stdout: &[u8]) -> Result<Manifest, ManifestError> {
+    let value: serde_json::Value = serde_json::from_slice(stdout)
+        .map_err(|e| ManifestError::NotLambada(binary.to_owned(), e))?;
+    let ours = value.get("lambada").is_some() && value.get("routes").is_some();
+    serde_json::from_value(value).map_err(|e| {
+        if ours {
+            ManifestError::Unsupported(binary.to_owned(), e)
+        } else {
+            ManifestError::NotLambada(binary.to_owned(), e)
+        }
+    })
 }
 
 /// Prints a route table.
@@ -95,6 +390,76 @@ pub fn print_table(m: &Manifest) {
     }
 }
 
+/// Prints the triggers: kind, source, settings, handler and the function
+/// each deploys to.
+pub fn print_triggers(m: &Manifest, function: &str) {
+    if m.triggers.is_empty() {
+        return;
+    }
+    let rows: Vec<[String; 5]> = m
+        .triggers
+        .iter()
+        .map(|t| {
+            [
+                t.kind.to_string(),
+                if t.source.is_empty() {
+                    "-".into()
+                } else {
+                    t.source.clone()
+                },
+                t.settings(),
+                t.handler.clone(),
+                t.function_name(function),
+            ]
+        })
+        .collect();
+    let header = ["TRIGGER", "SOURCE", "SETTINGS", "HANDLER", "FUNCTION"];
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: [&str; 5]| {
+        let mut out = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i == 4 {
+                out.push_str(c);
+            } else {
+                out.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header);
+    for r in &rows {
+        line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
+    }
+}
+
+/// Prints the routes (when there are any, or no triggers) and the triggers.
+pub fn print_all(m: &Manifest, function: &str) {
+    if !m.routes.is_empty() || m.triggers.is_empty() {
+        print_table(m);
+    }
+    if !m.routes.is_empty() && !m.triggers.is_empty() {
+        println!();
+    }
+    print_triggers(m, function);
+}
+
+/// The manifest as `routes --json` prints it: each trigger also names the
+/// function it deploys to.
+pub fn to_json(m: &Manifest, function: &str) -> serde_json::Value {
+    let mut v = serde_json::to_value(m).unwrap_or_default();
+    if let Some(ts) = v.get_mut("triggers").and_then(|t| t.as_array_mut()) {
+        for (t, entry) in ts.iter_mut().zip(&m.triggers) {
+            t["function"] = serde_json::Value::String(entry.function_name(function));
+        }
+    }
+    v
+}
+
 /// Arguments of `routes`.
 #[derive(clap::Args, Debug)]
 pub struct RoutesArgs {
@@ -105,16 +470,131 @@ pub struct RoutesArgs {
     pub json: bool,
 }
 
-/// `cargo lambada routes`: builds (host, dev profile) and prints the table.
+/// `cargo lambada routes`: builds (host, dev profile) and prints the routes
+/// and the triggers.
 pub async fn run(args: RoutesArgs) -> Result<(), ManifestError> {
     let mut cfg = config::load(&args.settings)?;
     cfg.target = None; // the binary must run here
     let (binary, _) = build::compile(&cfg, false, true).await?;
     let m = read(&binary).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(&m, &cfg.function)).unwrap_or_default()
+        );
     } else {
-        print_table(&m);
+        print_all(&m, &cfg.function);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC_EXAMPLE: &str = r#"{"lambada":"0.1.0",
+     "routes":[],
+     "triggers":[
+       {"kind":"sns","handler":"on_ses","module":"ses_mailing","event":"SnsMessage<Notification>",
+        "source":"ses-notifications","batch_size":null,"batch_window":null,"starting_position":null,
+        "input":null,"timeout":null,"memory":null,"concurrency":null},
+       {"kind":"dynamodb_stream","handler":"on_change","module":"m","event":"StreamRecord<Device>",
+        "source":"devices","batch_size":100,"batch_window":null,"starting_position":"TRIM_HORIZON",
+        "input":null,"timeout":60,"memory":256,"concurrency":2},
+       {"kind":"schedule","handler":"sync","module":"m","event":"Json<SyncInput>",
+        "source":"rate(15 minutes)","batch_size":null,"batch_window":null,"starting_position":null,
+        "input":{"Domain":"example.com"},"timeout":null,"memory":null,"concurrency":null}
+     ]}"#;
+
+    #[test]
+    fn reads_the_triggers_of_the_spec() {
+        let m = parse("app", SPEC_EXAMPLE.as_bytes()).unwrap();
+        assert_eq!(m.triggers.len(), 3);
+        let t = &m.triggers[1];
+        assert_eq!(t.kind, TriggerKind::DynamoDbStream);
+        assert_eq!(t.starting_position(), Some("TRIM_HORIZON"));
+        assert_eq!(
+            (t.timeout, t.memory, t.concurrency),
+            (Some(60), Some(256), Some(2))
+        );
+        assert_eq!(
+            m.triggers[2].input,
+            Some(serde_json::json!({"Domain": "example.com"}))
+        );
+        assert_eq!(m.triggers[0].function_name("app"), "app-on-ses");
+        m.check_triggers("app").unwrap();
+        let json = to_json(&m, "app");
+        assert_eq!(json["triggers"][2]["function"], "app-sync");
+        assert_eq!(json["triggers"][1]["kind"], "dynamodb_stream");
+    }
+
+    #[test]
+    fn triggers_are_optional_and_unknown_kinds_ask_for_an_update() {
+        let m = parse("app", br#"{"lambada":"0.1.0","routes":[]}"#).unwrap();
+        assert!(m.triggers.is_empty());
+        let e = parse(
+            "app",
+            br#"{"lambada":"0.2.0","routes":[],"triggers":[{"kind":"mq","handler":"h"}]}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("update cargo-lambada") && e.contains("mq"),
+            "{e}"
+        );
+        let e = parse("app", b"hello").unwrap_err().to_string();
+        assert!(e.contains("printed no route table"), "{e}");
+    }
+
+    #[test]
+    fn long_function_names_are_cut_with_a_hash() {
+        let t = TriggerEntry {
+            kind: TriggerKind::Invoke,
+            handler: "a_very_long_handler_name_that_goes_on_and_on_and_on".into(),
+            module: String::new(),
+            event: String::new(),
+            source: String::new(),
+            batch_size: None,
+            batch_window: None,
+            starting_position: None,
+            input: None,
+            timeout: None,
+            memory: None,
+            concurrency: None,
+        };
+        let name = t.function_name("my-rather-long-application-name");
+        assert_eq!(name.len(), 64, "{name}");
+        assert!(name.starts_with("my-rather-long-application-name-a-very-long-handler-"));
+        let other = TriggerEntry {
+            handler: "a_very_long_handler_name_that_goes_on_and_on_and_om".into(),
+            ..t.clone()
+        };
+        assert_ne!(name, other.function_name("my-rather-long-application-name"));
+        assert_eq!(
+            t.function_name("app"),
+            format!("app-{}", t.handler.replace('_', "-"))
+        );
+    }
+
+    #[test]
+    fn bad_settings_are_all_reported() {
+        let mut m = parse("app", SPEC_EXAMPLE.as_bytes()).unwrap();
+        m.triggers[0].batch_size = Some(5);
+        m.triggers[1].starting_position = Some("OLDEST".into());
+        m.triggers[2].source = "every hour".into();
+        m.triggers[2].memory = Some(64);
+        let mut dup = m.triggers[0].clone();
+        dup.module = "other".into();
+        m.triggers.push(dup);
+        let e = m.check_triggers("app").unwrap_err().to_string();
+        for needle in [
+            "batch_size and batch_window apply to sqs",
+            "OLDEST",
+            "not a schedule expression",
+            "memory 64 MB",
+            "same function `app-on-ses`",
+        ] {
+            assert!(e.contains(needle), "{needle} in {e}");
+        }
+    }
 }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::build::{self, BuildError};
 use crate::config::{self, Config, Settings};
-use crate::manifest::{self, Manifest, ManifestError, RouteEntry};
+use crate::manifest::{self, Manifest, ManifestError, RouteEntry, TriggerEntry, TriggerKind};
 
 /// API Gateway's limits, checked before any AWS call.
 pub const MAX_RESOURCES: usize = 300;
@@ -142,12 +142,136 @@ pub fn route_source_arn(
     )
 }
 
-/// Role, function, REST API (the OpenAPI body), deployment, stage and one
-/// invoke permission per route, as a CloudFormation template.
+/// A CloudFormation logical id: `prefix` + the alphanumeric CamelCase of
+/// `name` + `suffix` (`on_ses` → `TriggerOnSesFunction`).
+fn logical_id(prefix: &str, name: &str, suffix: &str) -> String {
+    let mut out = String::from(prefix);
+    let mut upper = true;
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            if upper {
+                out.push(c.to_ascii_uppercase());
+            } else {
+                out.push(c);
+            }
+            upper = false;
+        } else {
+            upper = true;
+        }
+    }
+    out.push_str(suffix);
+    out
+}
+
+/// One function resource of the template: the API function or a trigger's.
+struct FunctionResource<'a> {
+    name: &'a str,
+    handler: &'a str,
+    memory: i32,
+    timeout: i32,
+    trigger: Option<&'a str>,
+    concurrency: Option<i32>,
+}
+
+fn function_resource(cfg: &Config, role: &Value, f: &FunctionResource<'_>) -> Value {
+    let mut tags = vec![json!({"Key": "lambada:function", "Value": cfg.function})];
+    if let Some(h) = f.trigger {
+        tags.push(json!({"Key": "lambada:trigger", "Value": h}));
+    }
+    let mut function = json!({
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "FunctionName": f.name,
+            "Runtime": "provided.al2023",
+            "Handler": f.handler,
+            "Architectures": [cfg.architecture.lambda_name()],
+            "MemorySize": f.memory,
+            "Timeout": f.timeout,
+            "Role": role,
+            "Code": {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}},
+            "Tags": tags
+        }
+    });
+    if !cfg.environment.is_empty() {
+        function["Properties"]["Environment"] = json!({"Variables": cfg.environment});
+    }
+    if !cfg.subnets.is_empty() {
+        function["Properties"]["VpcConfig"] =
+            json!({"SubnetIds": cfg.subnets, "SecurityGroupIds": cfg.security_groups});
+    }
+    if let Some(c) = f.concurrency {
+        function["Properties"]["ReservedConcurrentExecutions"] = json!(c);
+    }
+    function
+}
+
+/// The event-source ARN of a polled trigger, as a template value; a table
+/// named by name needs a parameter (its stream ARN ends with a timestamp
+/// only DescribeTable knows).
+fn polled_source(t: &TriggerEntry, parameters: &mut serde_json::Map<String, Value>) -> Value {
+    if t.source.starts_with("arn:")
+        && (t.kind != TriggerKind::DynamoDbStream || t.source.contains("/stream/"))
+    {
+        return json!(t.source);
+    }
+    match t.kind {
+        TriggerKind::Sqs => {
+            json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{}", t.source)})
+        }
+        TriggerKind::Kinesis => {
+            json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:kinesis:${{AWS::Region}}:${{AWS::AccountId}}:stream/{}", t.source)})
+        }
+        _ => {
+            let table = t
+                .source
+                .rsplit_once(":table/")
+                .map(|(_, n)| n)
+                .unwrap_or(&t.source);
+            let param = logical_id("", table, "StreamArn");
+            parameters.insert(
+                param.clone(),
+                json!({
+                    "Type": "String",
+                    "Description": format!("The stream ARN of DynamoDB table {table} (LatestStreamArn of `aws dynamodb describe-table --table-name {table}`)")
+                }),
+            );
+            json!({"Ref": param})
+        }
+    }
+}
+
+/// Role, functions, REST API (the OpenAPI body), deployment, stage and one
+/// invoke permission per route (when the app has HTTP routes), and for each
+/// trigger its function and wiring (SNS topic, subscription and permission;
+/// EventBridge rule and permission; event-source mapping), as a
+/// CloudFormation template.
 pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Value, PackageError> {
+    m.check_triggers(&cfg.function)?;
     let uri = json!({"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Function.Arn}/invocations"});
     let body = openapi(cfg, m, uri)?;
+    let has_api = m.has_http();
     let mut resources = serde_json::Map::new();
+    let mut parameters = serde_json::Map::new();
+    parameters.insert(
+        "CodeBucket".into(),
+        json!({"Type": "String", "Default": cfg.bucket.clone().unwrap_or_default(), "Description": "The bucket holding bootstrap.zip"}),
+    );
+    parameters.insert(
+        "CodeKey".into(),
+        json!({"Type": "String", "Default": code_key, "Description": "The key of bootstrap.zip"}),
+    );
+    let mut outputs = serde_json::Map::new();
+
+    // The polled sources first: the role reads them.
+    let sources: Vec<Option<Value>> = m
+        .triggers
+        .iter()
+        .map(|t| {
+            t.kind
+                .is_polled()
+                .then(|| polled_source(t, &mut parameters))
+        })
+        .collect();
     let role = match &cfg.role {
         Some(arn) => json!(arn),
         None => {
@@ -160,97 +284,227 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
                 ));
             }
             policies.extend(cfg.policies.iter().map(|p| json!(p)));
-            resources.insert(
-                "Role".into(),
-                json!({
-                    "Type": "AWS::IAM::Role",
-                    "Properties": {
-                        "AssumeRolePolicyDocument": {
-                            "Version": "2012-10-17",
-                            "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-                        },
-                        "ManagedPolicyArns": policies,
-                        "Tags": [{"Key": "lambada:function", "Value": cfg.function}]
+            let mut role = json!({
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+                    },
+                    "ManagedPolicyArns": policies,
+                    "Tags": [{"Key": "lambada:function", "Value": cfg.function}]
+                }
+            });
+            let mut by_kind: BTreeMap<TriggerKind, Vec<Value>> = BTreeMap::new();
+            for (t, s) in m.triggers.iter().zip(&sources) {
+                if let Some(s) = s {
+                    let list = by_kind.entry(t.kind).or_default();
+                    if !list.contains(s) {
+                        list.push(s.clone());
                     }
-                }),
-            );
+                }
+            }
+            if !by_kind.is_empty() {
+                let statements: Vec<Value> = by_kind
+                    .into_iter()
+                    .map(|(kind, arns)| json!({"Effect": "Allow", "Action": kind.read_actions(), "Resource": arns}))
+                    .collect();
+                role["Properties"]["Policies"] = json!([{
+                    "PolicyName": "lambada-triggers",
+                    "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}
+                }]);
+            }
+            resources.insert("Role".into(), role);
             json!({"Fn::GetAtt": ["Role", "Arn"]})
         }
     };
-    let mut function = json!({
-        "Type": "AWS::Lambda::Function",
-        "Properties": {
-            "FunctionName": cfg.function,
-            "Runtime": "provided.al2023",
-            "Handler": "bootstrap",
-            "Architectures": [cfg.architecture.lambda_name()],
-            "MemorySize": cfg.memory,
-            "Timeout": cfg.timeout,
-            "Role": role,
-            "Code": {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}},
-            "Tags": [{"Key": "lambada:function", "Value": cfg.function}]
-        }
-    });
-    if !cfg.environment.is_empty() {
-        function["Properties"]["Environment"] = json!({"Variables": cfg.environment});
-    }
-    if !cfg.subnets.is_empty() {
-        function["Properties"]["VpcConfig"] =
-            json!({"SubnetIds": cfg.subnets, "SecurityGroupIds": cfg.security_groups});
-    }
-    resources.insert("Function".into(), function);
-    resources.insert(
-        "Api".into(),
-        json!({"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": cfg.api_name, "Body": body}}),
-    );
-    resources.insert(
-        "Deployment".into(),
-        json!({"Type": "AWS::ApiGateway::Deployment", "Properties": {"RestApiId": {"Ref": "Api"}}}),
-    );
-    resources.insert(
-        "Stage".into(),
-        json!({
-            "Type": "AWS::ApiGateway::Stage",
-            "Properties": {"RestApiId": {"Ref": "Api"}, "DeploymentId": {"Ref": "Deployment"}, "StageName": cfg.stage}
-        }),
-    );
-    for (i, r) in m.routes.iter().filter(|r| r.kind == "http").enumerate() {
-        let arn = route_source_arn(
-            "${AWS::Region}",
-            "${AWS::AccountId}",
-            "${Api}",
-            &cfg.stage,
-            r,
+
+    if has_api {
+        let api_function = FunctionResource {
+            name: &cfg.function,
+            handler: "bootstrap",
+            memory: cfg.memory,
+            timeout: cfg.timeout,
+            trigger: None,
+            concurrency: None,
+        };
+        resources.insert(
+            "Function".into(),
+            function_resource(cfg, &role, &api_function),
         );
         resources.insert(
-            format!("Permission{i}"),
+            "Api".into(),
+            json!({"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": cfg.api_name, "Body": body}}),
+        );
+        resources.insert(
+            "Deployment".into(),
+            json!({"Type": "AWS::ApiGateway::Deployment", "Properties": {"RestApiId": {"Ref": "Api"}}}),
+        );
+        resources.insert(
+            "Stage".into(),
             json!({
-                "Type": "AWS::Lambda::Permission",
-                "DependsOn": "Stage",
-                "Properties": {
-                    "Action": "lambda:InvokeFunction",
-                    "FunctionName": {"Fn::GetAtt": ["Function", "Arn"]},
-                    "Principal": "apigateway.amazonaws.com",
-                    "SourceArn": {"Fn::Sub": arn}
-                }
+                "Type": "AWS::ApiGateway::Stage",
+                "Properties": {"RestApiId": {"Ref": "Api"}, "DeploymentId": {"Ref": "Deployment"}, "StageName": cfg.stage}
             }),
         );
+        for (i, r) in m.routes.iter().filter(|r| r.kind == "http").enumerate() {
+            let arn = route_source_arn(
+                "${AWS::Region}",
+                "${AWS::AccountId}",
+                "${Api}",
+                &cfg.stage,
+                r,
+            );
+            resources.insert(
+                format!("Permission{i}"),
+                json!({
+                    "Type": "AWS::Lambda::Permission",
+                    "DependsOn": "Stage",
+                    "Properties": {
+                        "Action": "lambda:InvokeFunction",
+                        "FunctionName": {"Fn::GetAtt": ["Function", "Arn"]},
+                        "Principal": "apigateway.amazonaws.com",
+                        "SourceArn": {"Fn::Sub": arn}
+                    }
+                }),
+            );
+        }
+        outputs.insert(
+            "Url".into(),
+            json!({
+                "Description": "The invoke URL",
+                "Value": {"Fn::Sub": format!("https://${{Api}}.execute-api.${{AWS::Region}}.amazonaws.com/{}/", cfg.stage)}
+            }),
+        );
+        outputs.insert(
+            "FunctionArn".into(),
+            json!({"Value": {"Fn::GetAtt": ["Function", "Arn"]}}),
+        );
+    }
+
+    for (t, source) in m.triggers.iter().zip(sources) {
+        let name = t.function_name(&cfg.function);
+        let mut id = logical_id("Trigger", &t.handler, "");
+        while resources.contains_key(&format!("{id}Function")) {
+            id.push('X');
+        }
+        let function_id = format!("{id}Function");
+        let function_arn = json!({"Fn::GetAtt": [function_id, "Arn"]});
+        resources.insert(
+            function_id.clone(),
+            function_resource(
+                cfg,
+                &role,
+                &FunctionResource {
+                    name: &name,
+                    handler: &t.handler,
+                    memory: t.memory.unwrap_or(cfg.memory),
+                    timeout: t.timeout.unwrap_or(cfg.timeout),
+                    trigger: Some(&t.handler),
+                    concurrency: t.concurrency,
+                },
+            ),
+        );
+        outputs.insert(
+            format!("{function_id}Arn"),
+            json!({"Description": format!("The function of trigger `{}` ({})", t.handler, t.kind), "Value": function_arn}),
+        );
+        let permission = |principal: &str, source_arn: Value| {
+            json!({
+                "Type": "AWS::Lambda::Permission",
+                "Properties": {
+                    "Action": "lambda:InvokeFunction",
+                    "FunctionName": function_arn,
+                    "Principal": principal,
+                    "SourceArn": source_arn
+                }
+            })
+        };
+        match t.kind {
+            TriggerKind::Sns => {
+                let topic = if t.source.starts_with("arn:") {
+                    json!(t.source)
+                } else {
+                    let topic_id = logical_id("Topic", &t.source, "");
+                    resources.entry(topic_id.clone()).or_insert_with(|| {
+                        json!({
+                            "Type": "AWS::SNS::Topic",
+                            "Properties": {
+                                "TopicName": t.source,
+                                "Tags": [{"Key": "lambada:function", "Value": cfg.function}]
+                            }
+                        })
+                    });
+                    json!({"Ref": topic_id})
+                };
+                resources.insert(
+                    format!("{id}Permission"),
+                    permission("sns.amazonaws.com", topic.clone()),
+                );
+                resources.insert(
+                    format!("{id}Subscription"),
+                    json!({
+                        "Type": "AWS::SNS::Subscription",
+                        "Properties": {"Protocol": "lambda", "Endpoint": function_arn, "TopicArn": topic}
+                    }),
+                );
+            }
+            TriggerKind::Schedule => {
+                let mut target = json!({"Id": "lambada", "Arn": function_arn});
+                if let Some(input) = &t.input {
+                    target["Input"] = json!(input.to_string());
+                }
+                resources.insert(
+                    format!("{id}Rule"),
+                    json!({
+                        "Type": "AWS::Events::Rule",
+                        "Properties": {
+                            "Name": name,
+                            "ScheduleExpression": t.source,
+                            "State": "ENABLED",
+                            "Targets": [target],
+                            "Tags": [
+                                {"Key": "lambada:function", "Value": cfg.function},
+                                {"Key": "lambada:trigger", "Value": t.handler}
+                            ]
+                        }
+                    }),
+                );
+                resources.insert(
+                    format!("{id}Permission"),
+                    permission(
+                        "events.amazonaws.com",
+                        json!({"Fn::GetAtt": [format!("{id}Rule"), "Arn"]}),
+                    ),
+                );
+            }
+            TriggerKind::Sqs | TriggerKind::Kinesis | TriggerKind::DynamoDbStream => {
+                let mut props = json!({
+                    "EventSourceArn": source.unwrap_or_default(),
+                    "FunctionName": {"Ref": function_id},
+                    "BatchSize": t.batch_size.unwrap_or(if t.kind == TriggerKind::Sqs { 10 } else { 100 }),
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"]
+                });
+                if let Some(w) = t.batch_window {
+                    props["MaximumBatchingWindowInSeconds"] = json!(w);
+                }
+                if let Some(p) = t.starting_position() {
+                    props["StartingPosition"] = json!(p);
+                }
+                resources.insert(
+                    format!("{id}Mapping"),
+                    json!({"Type": "AWS::Lambda::EventSourceMapping", "Properties": props}),
+                );
+            }
+            TriggerKind::Invoke => {}
+        }
     }
     Ok(json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": format!("{}: generated by cargo-lambada from the route table", cfg.function),
-        "Parameters": {
-            "CodeBucket": {"Type": "String", "Default": cfg.bucket.clone().unwrap_or_default(), "Description": "The bucket holding bootstrap.zip"},
-            "CodeKey": {"Type": "String", "Default": code_key, "Description": "The key of bootstrap.zip"}
-        },
+        "Parameters": parameters,
         "Resources": resources,
-        "Outputs": {
-            "Url": {
-                "Description": "The invoke URL",
-                "Value": {"Fn::Sub": format!("https://${{Api}}.execute-api.${{AWS::Region}}.amazonaws.com/{}/", cfg.stage)}
-            },
-            "FunctionArn": {"Value": {"Fn::GetAtt": ["Function", "Arn"]}}
-        }
+        "Outputs": outputs
     }))
 }
 
@@ -303,7 +557,7 @@ pub async fn run(args: PackageArgs) -> Result<(), PackageError> {
         std::fs::copy(&artifact.zip, &path).map_err(|e| PackageError::Io(path.clone(), e))?;
         eprintln!("wrote {}", path.display());
     }
-    manifest::print_table(&m);
+    manifest::print_all(&m, &cfg.function);
     Ok(())
 }
 
@@ -321,6 +575,19 @@ mod tests {
             request_content_type: None,
             response_content_type: None,
         }
+    }
+
+    #[test]
+    fn logical_ids_are_camel_case_alphanumerics() {
+        assert_eq!(
+            logical_id("Trigger", "on_ses", "Function"),
+            "TriggerOnSesFunction"
+        );
+        assert_eq!(
+            logical_id("Topic", "ses-notifications.v2", ""),
+            "TopicSesNotificationsV2"
+        );
+        assert_eq!(logical_id("", "devices", "StreamArn"), "DevicesStreamArn");
     }
 
     #[test]

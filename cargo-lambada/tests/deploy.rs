@@ -4,193 +4,17 @@
 //! counted from moto's own request recording, not from our report.
 //!
 //! Needs `moto_server`, `openapi-spec-validator` and `cfn-lint` on PATH
-//! (`./scripts/test` installs them with pip).
+//! (`./scripts/test` installs them with pip). The moto harness is in
+//! `moto_support`, shared with the trigger tests.
 
-use std::net::TcpListener;
+mod moto_support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use moto_support::{CLI, Moto, cli, deploy_json, fixture_target, need, sdk, workspace};
 use serde_json::Value;
-
-const CLI: &str = env!("CARGO_BIN_EXE_cargo-lambada");
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// Builds run by the CLI under test use their own target directory: the
-/// outer `cargo test` holds the workspace's build lock.
-fn fixture_target() -> PathBuf {
-    workspace().join("target").join("lambada-test-builds")
-}
-
-fn need(tool: &str) {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "`{tool}` is not installed: run ./scripts/test, which installs it with pip"
-    );
-}
-
-struct Moto {
-    child: Child,
-    port: u16,
-    /// moto writes its recording into its working directory.
-    _dir: tempfile::TempDir,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        need("moto_server");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = Command::new("moto_server")
-            .current_dir(dir.path())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("MOTO_ENABLE_RECORDING", "True")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let moto = Moto {
-            child,
-            port,
-            _dir: dir,
-        };
-        let start = Instant::now();
-        while moto.http("GET", "/moto-api/reset-auth").is_none() && moto.http("GET", "/").is_none()
-        {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "moto_server did not answer within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// A tiny HTTP/1.0 client for moto's own API (no extra dependency).
-    fn http(&self, method: &str, path: &str) -> Option<String> {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        write!(
-            s,
-            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
-        )
-        .ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        let (head, body) = out.split_once("\r\n\r\n")?;
-        head.starts_with("HTTP/1.").then(|| body.to_owned())
-    }
-
-    fn start_recording(&self) {
-        self.http("POST", "/moto-api/recorder/reset-recording")
-            .expect("moto recorder reset");
-        self.http("POST", "/moto-api/recorder/start-recording")
-            .expect("moto recorder start");
-    }
-
-    /// (operation, is_write) for every request moto received since
-    /// `start_recording`.
-    fn recorded(&self) -> Vec<(String, bool)> {
-        let text = self
-            .http("GET", "/moto-api/recorder/download-recording")
-            .expect("moto recording");
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                let v: Value = serde_json::from_str(l).expect("recording line is JSON");
-                let method = v["method"].as_str().unwrap_or("").to_owned();
-                let url = v["url"].as_str().unwrap_or("").to_owned();
-                let raw = v["body"].as_str().unwrap_or("");
-                let body = if v["body_encoded"].as_bool().unwrap_or(false) {
-                    use base64::Engine as _;
-                    let bytes = base64::engine::general_purpose::STANDARD
-                        .decode(raw)
-                        .unwrap_or_default();
-                    String::from_utf8_lossy(&bytes).into_owned()
-                } else {
-                    raw.to_owned()
-                };
-                // IAM speaks the query protocol: every call is a POST naming its action.
-                if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
-                    let read = ["Get", "List", "Describe"]
-                        .iter()
-                        .any(|p| action.starts_with(p));
-                    return (format!("{method} {action}"), !read);
-                }
-                let write = !matches!(method.as_str(), "GET" | "HEAD");
-                (format!("{method} {url}"), write)
-            })
-            .filter(|(op, _)| !op.contains("/moto-api/"))
-            .collect()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn cli(moto: &Moto, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(CLI)
-        .arg("lambada")
-        .args(args)
-        .args(["--endpoint-url", &moto.url()])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env("CARGO_TARGET_DIR", fixture_target())
-        .output()
-        .expect("cargo-lambada runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn deploy_json(moto: &Moto, args: &[&str]) -> Value {
-    let mut all = vec!["deploy", "--debug", "--json"];
-    all.extend_from_slice(args);
-    let (ok, stdout, stderr) = cli(moto, &all);
-    assert!(ok, "deploy failed:\n{stderr}");
-    serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("deploy --json printed no JSON ({e}):\n{stdout}\n{stderr}"))
-}
-
-async fn sdk(moto: &Moto) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto.url())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await
-}
 
 /// (path, method, integration type, integration http method, uri) of every
 /// method of the API.
@@ -266,7 +90,8 @@ async fn deploy_read_back_redeploy_and_remove_helloworld() {
     );
     let calls = moto.recorded();
     assert!(
-        calls.len() <= 12,
+        // Twelve, and ListFunctions looking for trigger functions to delete.
+        calls.len() <= 13,
         "{} calls from scratch: {calls:#?}",
         calls.len()
     );
@@ -386,7 +211,8 @@ async fn deploy_read_back_redeploy_and_remove_helloworld() {
         "apigateway.amazonaws.com"
     );
 
-    // Redeploy, nothing changed: reads only, at most six.
+    // Redeploy, nothing changed: reads only, at most seven (six, and
+    // ListFunctions looking for trigger functions to delete).
     moto.start_recording();
     let again = deploy_json(
         &moto,
@@ -406,7 +232,7 @@ async fn deploy_read_back_redeploy_and_remove_helloworld() {
         calls.iter().all(|(_, w)| !w),
         "a no-op deploy wrote: {calls:#?}"
     );
-    assert!(calls.len() <= 6, "{} reads: {calls:#?}", calls.len());
+    assert!(calls.len() <= 7, "{} reads: {calls:#?}", calls.len());
     assert_eq!(again["up_to_date"], true);
 
     // A configuration change: one update, nothing else written.
@@ -574,7 +400,7 @@ async fn hundred_routes_route_change_and_interrupted_deploy() {
     let first = deploy_json(&moto, &["--manifest-path", manifest]);
     let scratch = moto.recorded();
     assert!(
-        scratch.len() <= 12,
+        scratch.len() <= 13,
         "{} calls for 100 routes: {scratch:#?}",
         scratch.len()
     );
@@ -587,7 +413,7 @@ async fn hundred_routes_route_change_and_interrupted_deploy() {
     moto.start_recording();
     deploy_json(&moto, &["--manifest-path", manifest]);
     let noop = moto.recorded();
-    assert!(noop.len() <= 6 && noop.iter().all(|c| !c.1), "{noop:#?}");
+    assert!(noop.len() <= 7 && noop.iter().all(|c| !c.1), "{noop:#?}");
     eprintln!(
         "100 routes, no-op redeploy: {} calls, all reads",
         noop.len()

@@ -5,7 +5,7 @@ mod serve_support;
 
 use std::process::Output;
 
-use serve_support::{cargo_lambada, helloworld};
+use serve_support::{cargo_lambada, fixture, helloworld};
 
 fn invoke(args: &[&str]) -> Output {
     cargo_lambada()
@@ -124,4 +124,96 @@ fn event_files_sns_and_schedule() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("the event is not JSON"));
     let out = invoke(&["--event", "/no/such/file.json"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /no/such/file.json"));
+}
+
+/// `invoke` with each trigger event, to the fixture's handler of that kind
+/// (`_HANDLER` set to it, as deploy sets each trigger function's handler).
+#[test]
+fn trigger_events_go_to_their_handler() {
+    let app = fixture("faulty", "faulty-invoke");
+    let manifest = app.join("Cargo.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, content: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, content).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let run = |args: &[&str]| {
+        cargo_lambada()
+            .args(["invoke", "--manifest-path", manifest.to_str().unwrap()])
+            .args(args)
+            .output()
+            .expect("cargo-lambada runs")
+    };
+
+    // SQS: one message per line; the failing one is reported, not the batch.
+    let out = run(&["--sqs", &file("sqs.txt", "ok\nfail\nok\n")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout_json(&out),
+        serde_json::json!({"batchItemFailures": [{"itemIdentifier": "message-2"}]})
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("handler `on_sqs`"));
+
+    // Kinesis: processing stops at the failure; it and the rest are reported.
+    let out = run(&["--kinesis", &file("kinesis.txt", "a\nfail\nc\n")]);
+    let v = stdout_json(&out);
+    assert_eq!(
+        v["batchItemFailures"].as_array().map(Vec::len),
+        Some(2),
+        "{v}"
+    );
+
+    // DynamoDB Streams: plain JSON changes in, attribute values on the wire.
+    let changes = r#"[{"keys": {"id": "1"}, "new": {"id": "1", "text": "hello"}},
+                      {"keys": {"id": "2"}, "old": {"id": "2", "text": "x"}, "new": {"id": "2", "text": "fail"}}]"#;
+    let out = run(&["--ddb-stream", &file("ddb.json", changes)]);
+    assert_eq!(
+        stdout_json(&out),
+        serde_json::json!({"batchItemFailures": [{"itemIdentifier": "112"}]})
+    );
+
+    // SNS and schedules: a failure is a function error.
+    let out = run(&["--sns", &file("ok.txt", "hello")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["--sns", &file("fail.txt", "fail")]);
+    assert!(!out.status.success());
+    assert_eq!(stdout_json(&out)["errorType"], "Lambada.HandlerFailed");
+    let out = run(&["--schedule", "nightly"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["--schedule", "fail"]);
+    assert!(!out.status.success());
+
+    // Direct invocation: the handler's answer, and `_HANDLER` is its name.
+    let out = run(&["--payload", r#"{"serial": "SN-1"}"#]);
+    let v = stdout_json(&out);
+    assert_eq!(v["payload"]["serial"], "SN-1", "{v}");
+    assert_eq!(v["handler"], "direct", "{v}");
+
+    // `--handler` picks another function; an unknown name is refused.
+    let out = run(&["--example", "rest", "--handler", "bootstrap"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["--payload", "{}", "--handler", "nope"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no trigger handler `nope`") && err.contains("on_sqs"),
+        "{err}"
+    );
 }

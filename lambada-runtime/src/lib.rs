@@ -53,6 +53,12 @@
 //! Return anything that implements [`IntoResponse`]. Extraction failures are
 //! `application/problem+json` responses (400, 415, 422), never Lambda errors.
 //!
+//! ## Triggers
+//!
+//! `#[sns]`, `#[sqs]`, `#[kinesis]`, `#[dynamodb_stream]`, `#[schedule]` and
+//! `#[invoke]` handlers go in the same table; each is deployed as a function
+//! of its own from the same binary. See [`trigger`].
+//!
 //! ## Features
 //!
 //! | feature | default | what |

@@ -39,7 +39,7 @@
 //!
 //! | attribute | event argument | a failure |
 //! |---|---|---|
-//! | `#[sns(topic = "…")]` | [`SnsMessage<T>`], once per record | a function error: SNS retries, then its dead-letter queue |
+//! | `#[sns(topic = "…")]` | [`SnsMessage<T>`], once per record | a function error: SNS invokes asynchronously, so Lambda retries (twice by default), then the function's on-failure destination or dead-letter queue |
 //! | `#[sqs(queue = "…")]` | [`SqsMessage<T>`], once per message | that message in `batchItemFailures` (FIFO: it and every later one) |
 //! | `#[kinesis(stream = "…")]` | [`KinesisRecord<T>`], once per record | processing stops; its sequence number in `batchItemFailures` |
 //! | `#[dynamodb_stream(table = "…")]` | [`StreamRecord<T>`], once per record | as Kinesis |
@@ -171,8 +171,8 @@ impl Trigger {
 }
 
 /// A failed trigger invocation: reported to Lambda as a function error
-/// (`errorType`, `errorMessage`), so the source's retries and dead-letter
-/// queues apply.
+/// (`errorType`, `errorMessage`), so retries apply: Lambda's own for
+/// asynchronous sources (SNS, schedules), the caller's for direct invokes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TriggerError {
     /// `errorType`.
@@ -926,4 +926,44 @@ pub(crate) async fn handle(
         trigger,
     };
     (trigger.call)(&call).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn attribute_values_become_plain_json() {
+        let item = json!({
+            "s": {"S": "text"},
+            "n": {"N": "42"},
+            "f": {"N": "1.5"},
+            "big": {"N": "123456789012345678901234567890"},
+            "b": {"B": "AAEqQQ=="},
+            "t": {"BOOL": true},
+            "z": {"NULL": true},
+            "ss": {"SS": ["a", "b"]},
+            "ns": {"NS": ["1", "2"]},
+            "l": {"L": [{"S": "x"}, {"N": "3"}]},
+            "m": {"M": {"inner": {"S": "y"}}}
+        });
+        assert_eq!(
+            plain_item(&item),
+            json!({
+                "s": "text", "n": 42, "f": 1.5,
+                "big": "123456789012345678901234567890",
+                "b": "AAEqQQ==", "t": true, "z": null,
+                "ss": ["a", "b"], "ns": [1, 2],
+                "l": ["x", 3], "m": {"inner": "y"}
+            })
+        );
+    }
+
+    #[test]
+    fn raw_payloads_keep_their_bytes() {
+        assert_eq!(Raw::decode(b"not json").unwrap().as_str(), Some("not json"));
+        assert!(<u32 as Payload>::decode(b"not json").is_err());
+        assert_eq!(<u32 as Payload>::decode(b"7"), Ok(7));
+    }
 }

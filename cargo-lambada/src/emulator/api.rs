@@ -45,13 +45,13 @@ pub struct Job {
     pub event: Bytes,
 }
 
-/// What the endpoint tells its sandbox.
+/// What the endpoint tells its sandbox (one wake-up of the invoking task
+/// per invocation: the result; the delivery time is recorded in
+/// [`Api::delivered`] instead of signalled).
 #[derive(Debug)]
 pub enum Signal {
-    /// The runtime called `next` (the first call ends its init).
+    /// The runtime called `next` for the first time: its init is over.
     Ready,
-    /// An event was handed to the runtime.
-    Delivered,
     /// The runtime posted the result of an invocation.
     Result { request_id: String, reply: Reply },
     /// The runtime posted `init/error`.
@@ -71,6 +71,11 @@ pub struct Api {
     pub current: Mutex<Option<String>>,
     /// Where the sandbox hears about the runtime.
     pub signals: mpsc::UnboundedSender<Signal>,
+    /// Whether [`Signal::Ready`] was sent.
+    pub ready: std::sync::atomic::AtomicBool,
+    /// When the event in flight was handed to the runtime (the function
+    /// timeout counts from there).
+    pub delivered: Mutex<Option<tokio::time::Instant>>,
 }
 
 /// A body that is either sized (`Content-Length`) or sent chunked.
@@ -276,7 +281,9 @@ fn take_current(api: &Api, id: &str) -> bool {
 }
 
 async fn next(api: &Api) -> Response<ApiBody> {
-    let _ = api.signals.send(Signal::Ready);
+    if !api.ready.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        let _ = api.signals.send(Signal::Ready);
+    }
     let job = {
         let mut jobs = api.jobs.lock().await;
         jobs.recv().await
@@ -291,7 +298,7 @@ async fn next(api: &Api) -> Response<ApiBody> {
     };
     let deadline = ids::now_ms() + api.timeout_ms;
     *api.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(job.request_id.clone());
-    let _ = api.signals.send(Signal::Delivered);
+    *api.delivered.lock().unwrap_or_else(|e| e.into_inner()) = Some(tokio::time::Instant::now());
     let chunked = job.event.len() > GO_CHUNK_THRESHOLD;
     let mut res = Response::new(ApiBody {
         data: Some(job.event),
@@ -359,6 +366,8 @@ mod tests {
             jobs: tokio::sync::Mutex::new(jobs_rx),
             current: Mutex::new(None),
             signals,
+            ready: Default::default(),
+            delivered: Mutex::new(None),
         });
         let server = tokio::spawn(serve(listener, api));
         let mut rt = TcpStream::connect(addr).await.unwrap();
@@ -385,7 +394,6 @@ mod tests {
         );
         assert!(lower.contains("lambda-runtime-trace-id: root=1-"), "{res}");
         assert!(matches!(heard.recv().await, Some(Signal::Ready)));
-        assert!(matches!(heard.recv().await, Some(Signal::Delivered)));
 
         // Accepted results are 202 {"status":"OK"}; a second one for the
         // same id, or one for an unknown id, is refused.

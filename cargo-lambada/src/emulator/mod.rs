@@ -59,6 +59,9 @@ pub struct Function {
     pub region: String,
     /// The function's environment variables.
     pub environment: Vec<(String, String)>,
+    /// The function's `Handler` setting (`_HANDLER`): `bootstrap` for the
+    /// API function, a trigger handler's name for its function.
+    pub handler: String,
 }
 
 impl Function {
@@ -103,7 +106,7 @@ impl Function {
         set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into());
         set("AWS_REGION", self.region.clone());
         set("AWS_DEFAULT_REGION", self.region.clone());
-        set("_HANDLER", "bootstrap".into());
+        set("_HANDLER", self.handler.clone());
         set("LAMBDA_TASK_ROOT", task_root.clone());
         set("LAMBDA_RUNTIME_DIR", task_root);
         set("TZ", ":UTC".into());
@@ -291,11 +294,11 @@ fn forward(stream: impl AsyncRead + Unpin + Send + 'static, tail: Arc<Tail>) -> 
                 Ok(_) => {}
             }
             let line = String::from_utf8_lossy(&buf);
-            let line = line.trim_end_matches(['\n', '\r']).to_owned();
-            {
-                let mut err = std::io::stderr().lock();
-                let _ = writeln!(err, "{line}");
-            }
+            let mut line = line.trim_end_matches(['\n', '\r']).to_owned();
+            // One write(2) per line (stderr is unbuffered).
+            line.push('\n');
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            line.pop();
             tail.push(line);
         }
     })
@@ -309,6 +312,7 @@ pub struct Sandbox {
     /// The process id of the bootstrap.
     pub pid: Option<u32>,
     child: Child,
+    api: Arc<Api>,
     jobs: mpsc::Sender<Job>,
     signals: mpsc::UnboundedReceiver<Signal>,
     server: JoinHandle<()>,
@@ -342,7 +346,10 @@ impl Sandbox {
             jobs: tokio::sync::Mutex::new(jobs_rx),
             current: Mutex::new(None),
             signals: signals_tx,
+            ready: Default::default(),
+            delivered: Mutex::new(None),
         });
+        let api_state = api.clone();
         let server = tokio::spawn(api::serve(listener, api));
         let mut cmd = Command::new(&function.bootstrap);
         cmd.current_dir(&function.cwd)
@@ -375,6 +382,7 @@ impl Sandbox {
             id,
             pid: child.id(),
             child,
+            api: api_state,
             jobs: jobs_tx,
             signals: signals_rx,
             server,
@@ -456,38 +464,76 @@ impl Sandbox {
                 output: self.output().await,
             });
         }
-        let mut deadline = Instant::now() + self.timeout;
-        loop {
-            tokio::select! {
-                signal = self.signals.recv() => match signal {
-                    Some(Signal::Delivered) => deadline = Instant::now() + self.timeout,
-                    Some(Signal::Result { request_id: id, reply }) if id == request_id => {
-                        return Ok(reply);
-                    }
-                    Some(_) => {}
-                    None => {
-                        let reason = self.stop().await;
-                        return Err(Fault::Crashed { reason, output: self.output().await });
-                    }
-                },
-                status = self.child.wait() => {
-                    // The result may have been posted just before the exit.
-                    while let Ok(signal) = self.signals.try_recv() {
-                        if let Signal::Result { request_id: id, reply } = signal
-                            && id == request_id
-                        {
-                            return Ok(reply);
+        // The timeout counts from the delivery of the event (recorded by
+        // the endpoint): a sleep from now, extended when it fires before
+        // the timeout has passed since the delivery.
+        *self.api.delivered.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        enum End {
+            Reply(Reply),
+            Gone,
+            Exited(std::io::Result<ExitStatus>),
+            Timeout,
+        }
+        let end = {
+            let sleep = tokio::time::sleep(self.timeout);
+            tokio::pin!(sleep);
+            let exited = self.child.wait();
+            tokio::pin!(exited);
+            loop {
+                tokio::select! {
+                    signal = self.signals.recv() => match signal {
+                        Some(Signal::Result { request_id: id, reply }) if id == request_id => {
+                            break End::Reply(reply);
+                        }
+                        Some(_) => {}
+                        None => break End::Gone,
+                    },
+                    status = &mut exited => break End::Exited(status),
+                    () = &mut sleep => {
+                        let delivered = *self.api.delivered.lock().unwrap_or_else(|e| e.into_inner());
+                        match delivered.map(|d| d + self.timeout) {
+                            Some(due) if due > Instant::now() => sleep.as_mut().reset(due),
+                            None => sleep.as_mut().reset(Instant::now() + self.timeout),
+                            Some(_) => break End::Timeout,
                         }
                     }
-                    let reason = status
-                        .map(describe_exit)
-                        .unwrap_or_else(|e| format!("could not be waited for: {e}"));
-                    return Err(Fault::Crashed { reason, output: self.output().await });
                 }
-                _ = tokio::time::sleep_until(deadline) => {
-                    self.stop().await;
-                    return Err(Fault::Timeout { timeout: self.timeout });
+            }
+        };
+        match end {
+            End::Reply(reply) => Ok(reply),
+            End::Gone => {
+                let reason = self.stop().await;
+                Err(Fault::Crashed {
+                    reason,
+                    output: self.output().await,
+                })
+            }
+            End::Exited(status) => {
+                // The result may have been posted just before the exit.
+                while let Ok(signal) = self.signals.try_recv() {
+                    if let Signal::Result {
+                        request_id: id,
+                        reply,
+                    } = signal
+                        && id == request_id
+                    {
+                        return Ok(reply);
+                    }
                 }
+                let reason = status
+                    .map(describe_exit)
+                    .unwrap_or_else(|e| format!("could not be waited for: {e}"));
+                Err(Fault::Crashed {
+                    reason,
+                    output: self.output().await,
+                })
+            }
+            End::Timeout => {
+                self.stop().await;
+                Err(Fault::Timeout {
+                    timeout: self.timeout,
+                })
             }
         }
     }
@@ -663,6 +709,7 @@ mod tests {
                 ("AWS_LAMBDA_FUNCTION_NAME".into(), "spoofed".into()),
                 ("APP_MODE".into(), "dev".into()),
             ],
+            handler: "bootstrap".into(),
         }
     }
 

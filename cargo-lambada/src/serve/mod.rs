@@ -60,6 +60,9 @@ pub struct ServeArgs {
     /// Build with the release profile.
     #[arg(long)]
     pub release: bool,
+    /// No log line per request (failed requests are still logged).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// Errors of `serve` and `invoke` before anything is served.
@@ -140,6 +143,7 @@ pub fn function(cfg: &Config, bootstrap: PathBuf) -> Function {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        handler: "bootstrap".into(),
     }
 }
 
@@ -171,6 +175,7 @@ struct Shared {
     format: Format,
     stage: String,
     port: u16,
+    quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -230,6 +235,13 @@ async fn serve(
     let first = Arc::new(generation(cfg, opts, local.join("gen-1")).await?);
     println!();
     manifest::print_table(&first.manifest);
+    if !first.manifest.triggers.is_empty() {
+        println!();
+        manifest::print_triggers(&first.manifest, &cfg.function);
+        println!(
+            "(triggers run with `cargo lambada invoke --sns | --sqs | --kinesis | --ddb-stream | --schedule | --payload`)"
+        );
+    }
     println!();
     println!(
         "Serving `{}` on http://{bound} ({}, stage {}, up to {} bootstrap{})",
@@ -245,6 +257,7 @@ async fn serve(
         format: args.format,
         stage: cfg.stage.clone(),
         port: bound.port(),
+        quiet: args.quiet,
     });
     warm(first);
 
@@ -466,12 +479,18 @@ async fn handle(
             }
         }
     };
+    if shared.quiet && note.is_none() {
+        return Ok(res.map(Full::new));
+    }
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     let note = note.map(|n| format!(": {n}")).unwrap_or_default();
-    eprintln!(
-        "lambada: {} {uri} -> {} ({ms:.1} ms){note}",
+    // Formatted first, written at once: stderr is unbuffered, and
+    // `eprintln!` would make a write(2) per formatted piece.
+    let line = format!(
+        "lambada: {} {uri} -> {} ({ms:.1} ms){note}\n",
         head.method,
         res.status().as_u16()
     );
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
     Ok(res.map(Full::new))
 }
