@@ -103,7 +103,8 @@ pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Everything a handler module needs: `use lambada::prelude::*;`.
 pub mod prelude {
     pub use crate::trigger::{
-        KinesisRecord, LambdaContext, Raw, ScheduledEvent, SnsMessage, SqsMessage, StreamRecord,
+        Failures, KinesisRecord, LambdaContext, Raw, Records, ScheduledEvent, SnsMessage,
+        SqsMessage, StreamRecord,
     };
     pub use crate::{
         Context, Cookies, EventKind, Form, HeaderMap, HeaderName, HttpError, IntoResponse, Json,

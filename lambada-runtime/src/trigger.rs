@@ -46,6 +46,12 @@
 //! | `#[schedule("rate(…)")]` | [`ScheduledEvent`], or [`Json<T>`](crate::Json) of the rule's constant `input` | a function error |
 //! | `#[invoke]` | [`Json<T>`](crate::Json) or `serde_json::Value`: the payload | a function error; the return value is the response |
 //!
+//! For SQS, Kinesis and DynamoDB Streams, the event argument may also be
+//! [`Records<R>`](Records) (`Records<KinesisRecord<T>>`, …): one call with
+//! every record of the invocation, returning the [`Failures`] by
+//! [`item_id`](BatchRecord::item_id), for handlers that work on the batch as
+//! a whole (one write for many records).
+//!
 //! `T` is any `Deserialize` type (the message decoded as JSON), or [`Raw`]
 //! for the bytes as sent. A record that does not decode fails like a
 //! handler error, with the reason logged. A panic fails its record (the
@@ -368,6 +374,68 @@ pub struct StreamRecord<T = serde_json::Value> {
     pub record: event::dynamodb::EventRecord,
 }
 
+/// A record of a batch source, with the identifier `batchItemFailures`
+/// names it by.
+pub trait BatchRecord: TriggerInput {
+    /// The message id (SQS) or sequence number (Kinesis, DynamoDB Streams).
+    fn item_id(&self) -> &str;
+}
+
+impl<T: Payload + Send + 'static> BatchRecord for SqsMessage<T> {
+    fn item_id(&self) -> &str {
+        self.record.message_id.as_deref().unwrap_or("")
+    }
+}
+
+impl<T: Payload + Send + 'static> BatchRecord for KinesisRecord<T> {
+    fn item_id(&self) -> &str {
+        &self.record.kinesis.sequence_number
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> BatchRecord for StreamRecord<T> {
+    fn item_id(&self) -> &str {
+        self.record.change.sequence_number.as_deref().unwrap_or("")
+    }
+}
+
+/// Every record of an invocation at once, for handlers that work on the
+/// batch as a whole (grouping records per destination, one write for
+/// many): `async fn f(batch: Records<KinesisRecord<Raw>>) -> Failures`.
+/// Records that do not decode are reported without reaching the handler;
+/// the handler returns the [`Failures`] among the others (by
+/// [`item_id`](BatchRecord::item_id)); an error fails them all.
+#[derive(Debug, Clone)]
+pub struct Records<R> {
+    /// The records that decoded, in the order of the event.
+    pub records: Vec<R>,
+}
+
+impl<R: BatchRecord> TriggerInput for Records<R> {
+    fn batch(payload: &[u8]) -> Result<Batch<Self>, TriggerError> {
+        let inner = R::batch(payload)?;
+        let (mut records, mut decoded, mut undecoded) = (Vec::new(), Vec::new(), Vec::new());
+        for (id, item) in inner.items {
+            match item {
+                Ok(r) => {
+                    decoded.push(id);
+                    records.push(r);
+                }
+                Err(reason) => {
+                    tracing::error!(record = %id, reason, "record did not decode");
+                    undecoded.push(id);
+                }
+            }
+        }
+        Ok(Batch {
+            items: vec![(String::new(), Ok(Records { records }))],
+            policy: Policy::Whole,
+            undecoded,
+            decoded,
+        })
+    }
+}
+
 /// How failures in a batch are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Policy {
@@ -380,6 +448,10 @@ enum Policy {
     /// Stop at the first failure and report it and every later record
     /// (ordered sources: Kinesis, DynamoDB Streams, SQS FIFO).
     StopAtFirst,
+    /// One call with every record ([`Records`]); failures come from the
+    /// handler ([`Failures`]) plus the records that did not decode, an
+    /// error fails them all.
+    Whole,
 }
 
 /// The decoded items of one invocation.
@@ -387,6 +459,10 @@ enum Policy {
 pub struct Batch<T> {
     items: Vec<(String, Result<T, String>)>,
     policy: Policy,
+    /// Records that did not decode (for [`Policy::Whole`]).
+    undecoded: Vec<String>,
+    /// The records that did (for [`Policy::Whole`]: all fail on an error).
+    decoded: Vec<String>,
 }
 
 /// An event argument type: decodes the invocation's payload into the items
@@ -426,6 +502,8 @@ impl<T: Payload + Send + 'static> TriggerInput for SnsMessage<T> {
         Ok(Batch {
             items,
             policy: Policy::AllOrError,
+            undecoded: Vec::new(),
+            decoded: Vec::new(),
         })
     }
 }
@@ -455,6 +533,8 @@ impl<T: Payload + Send + 'static> TriggerInput for SqsMessage<T> {
             } else {
                 Policy::ReportEach
             },
+            undecoded: Vec::new(),
+            decoded: Vec::new(),
         })
     }
 }
@@ -475,6 +555,8 @@ impl<T: Payload + Send + 'static> TriggerInput for KinesisRecord<T> {
         Ok(Batch {
             items,
             policy: Policy::StopAtFirst,
+            undecoded: Vec::new(),
+            decoded: Vec::new(),
         })
     }
 }
@@ -577,6 +659,8 @@ impl<T: DeserializeOwned + Send + 'static> TriggerInput for StreamRecord<T> {
         Ok(Batch {
             items,
             policy: Policy::StopAtFirst,
+            undecoded: Vec::new(),
+            decoded: Vec::new(),
         })
     }
 }
@@ -588,6 +672,8 @@ impl TriggerInput for ScheduledEvent {
         Ok(Batch {
             items: vec![(ev.id.clone().unwrap_or_default(), Ok(ev))],
             policy: Policy::Single,
+            undecoded: Vec::new(),
+            decoded: Vec::new(),
         })
     }
 }
@@ -606,6 +692,8 @@ impl<T: DeserializeOwned + Send + 'static> TriggerInput for Json<T> {
         Ok(Batch {
             items: vec![(String::new(), Ok(value))],
             policy: Policy::Single,
+            undecoded: Vec::new(),
+            decoded: Vec::new(),
         })
     }
 }
@@ -621,6 +709,8 @@ impl TriggerInput for serde_json::Value {
         Ok(Batch {
             items: vec![(String::new(), Ok(value))],
             policy: Policy::Single,
+            undecoded: Vec::new(),
+            decoded: Vec::new(),
         })
     }
 }
@@ -638,19 +728,21 @@ impl<T: Payload + Send + 'static> SnsInput for SnsMessage<T> {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the event argument of an `#[sqs]` handler",
     label = "not an event type for this trigger",
-    note = "`#[sqs]` handlers take `SqsMessage<T>` (`T: Deserialize`, or `Raw`) as their first argument"
+    note = "`#[sqs]` handlers take `SqsMessage<T>` (`T: Deserialize`, or `Raw`), or `Records<SqsMessage<T>>` for the whole batch, as their first argument"
 )]
 pub trait SqsInput: TriggerInput {}
 impl<T: Payload + Send + 'static> SqsInput for SqsMessage<T> {}
+impl<T: Payload + Send + 'static> SqsInput for Records<SqsMessage<T>> {}
 
 /// Event argument types of `#[kinesis]` handlers.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the event argument of a `#[kinesis]` handler",
     label = "not an event type for this trigger",
-    note = "`#[kinesis]` handlers take `KinesisRecord<T>` (`T: Deserialize`, or `Raw`) as their first argument"
+    note = "`#[kinesis]` handlers take `KinesisRecord<T>` (`T: Deserialize`, or `Raw`), or `Records<KinesisRecord<T>>` for the whole batch, as their first argument"
 )]
 pub trait KinesisInput: TriggerInput {}
 impl<T: Payload + Send + 'static> KinesisInput for KinesisRecord<T> {}
+impl<T: Payload + Send + 'static> KinesisInput for Records<KinesisRecord<T>> {}
 
 /// Event argument types of `#[dynamodb_stream]` handlers.
 #[diagnostic::on_unimplemented(
@@ -660,6 +752,7 @@ impl<T: Payload + Send + 'static> KinesisInput for KinesisRecord<T> {}
 )]
 pub trait DynamoDbStreamInput: TriggerInput {}
 impl<T: DeserializeOwned + Send + 'static> DynamoDbStreamInput for StreamRecord<T> {}
+impl<T: DeserializeOwned + Send + 'static> DynamoDbStreamInput for Records<StreamRecord<T>> {}
 
 /// Event argument types of `#[schedule]` handlers.
 #[diagnostic::on_unimplemented(
@@ -682,43 +775,69 @@ pub trait InvokeInput: TriggerInput {}
 impl<T: DeserializeOwned + Send + 'static> InvokeInput for Json<T> {}
 impl InvokeInput for serde_json::Value {}
 
+/// What a handler call produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Nothing beyond success.
+    None,
+    /// A response value (`#[invoke]`).
+    Value(serde_json::Value),
+    /// The records of a [`Records`] batch that failed, by item identifier.
+    Failures(Vec<String>),
+}
+
+/// The records of a [`Records`] batch that failed, by their
+/// [`item_id`](SqsMessage::item_id): they go to `batchItemFailures` (with
+/// any record that did not decode), the others count as processed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Failures(pub Vec<String>);
+
 /// What a trigger handler returns: `()`, `Json<T>`, `serde_json::Value`,
-/// or a `Result` of one with an error that implements `Display`.
+/// [`Failures`] (for [`Records`] handlers), or a `Result` of one with an
+/// error that implements `Display`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a trigger handler",
     label = "not a trigger handler result",
-    note = "trigger handlers return `()`, `Json<T>`, `serde_json::Value`, or `Result<_, E>` of one where `E: Display`"
+    note = "trigger handlers return `()`, `Json<T>`, `serde_json::Value`, `Failures`, or `Result<_, E>` of one where `E: Display`"
 )]
 pub trait TriggerOutput {
-    /// The response value (`None`: no response body beyond `null`).
-    fn into_output(self) -> Result<Option<serde_json::Value>, TriggerError>;
+    /// What the call produced.
+    fn into_output(self) -> Result<Output, TriggerError>;
 }
 
 impl TriggerOutput for () {
-    fn into_output(self) -> Result<Option<serde_json::Value>, TriggerError> {
-        Ok(None)
+    fn into_output(self) -> Result<Output, TriggerError> {
+        Ok(Output::None)
+    }
+}
+
+impl TriggerOutput for Failures {
+    fn into_output(self) -> Result<Output, TriggerError> {
+        Ok(Output::Failures(self.0))
     }
 }
 
 impl TriggerOutput for serde_json::Value {
-    fn into_output(self) -> Result<Option<serde_json::Value>, TriggerError> {
-        Ok(Some(self))
+    fn into_output(self) -> Result<Output, TriggerError> {
+        Ok(Output::Value(self))
     }
 }
 
 impl<T: Serialize> TriggerOutput for Json<T> {
-    fn into_output(self) -> Result<Option<serde_json::Value>, TriggerError> {
-        serde_json::to_value(&self.0).map(Some).map_err(|e| {
-            TriggerError::new(
-                "Lambada.InvalidResponse",
-                format!("cannot serialize the response: {e}"),
-            )
-        })
+    fn into_output(self) -> Result<Output, TriggerError> {
+        serde_json::to_value(&self.0)
+            .map(Output::Value)
+            .map_err(|e| {
+                TriggerError::new(
+                    "Lambada.InvalidResponse",
+                    format!("cannot serialize the response: {e}"),
+                )
+            })
     }
 }
 
 impl<T: TriggerOutput, E: fmt::Display> TriggerOutput for Result<T, E> {
-    fn into_output(self) -> Result<Option<serde_json::Value>, TriggerError> {
+    fn into_output(self) -> Result<Output, TriggerError> {
         match self {
             Ok(v) => v.into_output(),
             Err(e) => {
@@ -731,8 +850,7 @@ impl<T: TriggerOutput, E: fmt::Display> TriggerOutput for Result<T, E> {
 }
 
 /// The future of one handler call in a batch.
-pub type OneFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Option<serde_json::Value>, TriggerError>> + Send + 'a>>;
+pub type OneFuture<'a> = Pin<Box<dyn Future<Output = Result<Output, TriggerError>> + Send + 'a>>;
 
 /// Runs a trigger handler over every item of an invocation and builds the
 /// response: `batchItemFailures` for SQS, Kinesis and DynamoDB Streams, the
@@ -744,6 +862,7 @@ pub fn drive<'a, T: TriggerInput>(
 ) -> TriggerFuture<'a> {
     Box::pin(async move {
         let batch = T::batch(call.payload)?;
+        let whole_ids = batch.decoded.clone();
         let trigger = call.trigger;
         let request_id = call.invocation.request_id;
         let mut failures: Vec<String> = Vec::new();
@@ -773,7 +892,9 @@ pub fn drive<'a, T: TriggerInput>(
                 )),
             };
             match result {
-                Ok(out) => output = out,
+                Ok(Output::Failures(ids)) => failures.extend(ids),
+                Ok(Output::Value(v)) => output = Some(v),
+                Ok(Output::None) => {}
                 Err(e) => {
                     tracing::error!(
                         handler = trigger.handler,
@@ -795,6 +916,7 @@ pub fn drive<'a, T: TriggerInput>(
                             failures.push(id);
                             stopped = true;
                         }
+                        Policy::Whole => failures.extend(whole_ids.iter().cloned()),
                     }
                 }
             }
@@ -813,6 +935,15 @@ pub fn drive<'a, T: TriggerInput>(
             }
             Policy::AllOrError => serde_json::Value::Null,
             Policy::ReportEach | Policy::StopAtFirst => batch_response(&failures),
+            Policy::Whole => {
+                let mut all = batch.undecoded;
+                for f in failures {
+                    if !all.contains(&f) {
+                        all.push(f);
+                    }
+                }
+                batch_response(&all)
+            }
         };
         Ok(serde_json::to_vec(&body).unwrap_or_else(|_| b"null".to_vec()))
     })

@@ -453,3 +453,68 @@ async fn generated_events_parse_as_the_aws_types() {
     let _: lambada::trigger::ScheduledEvent =
         serde_json::from_value(events::schedule("r")).unwrap();
 }
+
+/// The whole batch at once: fails every record whose data is `bad`.
+#[kinesis(stream = "clicks")]
+async fn on_clicks(
+    batch: Records<KinesisRecord<Raw>>,
+    seen: State<Seen>,
+) -> Result<Failures, String> {
+    use lambada::trigger::BatchRecord;
+    seen.push(format!("{} records", batch.records.len()));
+    if batch
+        .records
+        .iter()
+        .any(|r| r.data.as_str() == Some("boom"))
+    {
+        return Err("the whole batch failed".into());
+    }
+    Ok(Failures(
+        batch
+            .records
+            .iter()
+            .filter(|r| r.data.as_str() == Some("bad"))
+            .map(|r| r.item_id().to_owned())
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct Tick {
+    #[allow(dead_code)]
+    n: u32,
+}
+
+#[sqs(queue = "ticks")]
+async fn on_ticks(batch: Records<SqsMessage<Tick>>) -> Failures {
+    let _ = batch.records.len();
+    Failures::default()
+}
+
+#[tokio::test]
+async fn batch_handlers_see_every_record_and_return_the_failures() {
+    let (t, seen) = trigger(routes![on_clicks], "on_clicks");
+    let ev = events::kinesis("clicks", &[b"a", b"bad", b"c", b"bad"]);
+    let res = send(&t, &ev).await.unwrap();
+    assert_eq!(
+        res,
+        json!({ "batchItemFailures": [
+            { "itemIdentifier": "49590338271490256608559692538361571095921575989136588802" },
+            { "itemIdentifier": "49590338271490256608559692538361571095921575989136588804" }
+        ]})
+    );
+    assert_eq!(seen.take(), ["4 records"]);
+    // An error fails every record.
+    let res = send(&t, &events::kinesis("clicks", &[b"a", b"boom"]))
+        .await
+        .unwrap();
+    assert_eq!(res["batchItemFailures"].as_array().map(Vec::len), Some(2));
+
+    // Records that do not decode are reported without reaching the handler.
+    let t = Client::new(routes![on_ticks]).trigger("on_ticks");
+    let ev = events::sqs("ticks", &[r#"{"n":1}"#, "nope", r#"{"n":3}"#]);
+    assert_eq!(
+        send(&t, &ev).await,
+        Ok(json!({ "batchItemFailures": [{ "itemIdentifier": "message-2" }] }))
+    );
+}
