@@ -3,9 +3,17 @@
 //! [`Moto`]: moto's server mode (AWS APIs on a loopback port), started from
 //! a temp working directory and killed by PID on drop. Needs `moto_server`
 //! on PATH (`./scripts/test` installs it with pip).
+//!
+//! [`cargo_lambada`]: the CLI, built once per test process, for the
+//! examples' tests (no `CARGO_BIN_EXE_` for another package's binary), and
+//! [`Moto::lambada`] to run it against moto.
 
+use std::io::Read;
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
@@ -191,5 +199,190 @@ impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The Lambada workspace: the directory of the root `Cargo.toml`.
+pub fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("test-support is one level below the workspace")
+}
+
+/// The target directory of the builds that cargo-lambada runs from tests
+/// (`deploy`'s build of an example): `target/lambada-test-builds`, as in
+/// cargo-lambada's own tests, apart from the workspace's target directory
+/// and its build lock.
+pub fn nested_target_dir() -> PathBuf {
+    workspace().join("target").join("lambada-test-builds")
+}
+
+/// How long building cargo-lambada may take: it compiles the AWS SDK the
+/// first time, on shared cores, and other builds may hold the target
+/// directory's lock.
+pub const BUILD_WAIT: Duration = Duration::from_secs(1200);
+
+/// How long one `deploy` or `remove` may take: `deploy` builds the example
+/// first, in [`nested_target_dir`], which compiles the AWS SDK there the
+/// first time.
+pub const DEPLOY_WAIT: Duration = Duration::from_secs(2400);
+
+/// The path of the `cargo-lambada` binary, built once per test process.
+///
+/// The first call runs `cargo build -p cargo-lambada --bin cargo-lambada
+/// --message-format=json-render-diagnostics` with the cargo that builds the
+/// tests (`env!("CARGO")`), from the workspace root, offline
+/// (`CARGO_NET_OFFLINE=true`), and takes the executable's path from cargo's
+/// JSON messages. Later calls, from any thread, return the same path; calls
+/// made while the build runs wait for it.
+///
+/// # Panics
+///
+/// When the build fails (with cargo's output), takes over [`BUILD_WAIT`],
+/// or names no executable.
+pub fn cargo_lambada() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(build_cargo_lambada)
+}
+
+fn build_cargo_lambada() -> PathBuf {
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.current_dir(workspace())
+        .args([
+            "build",
+            "-p",
+            "cargo-lambada",
+            "--bin",
+            "cargo-lambada",
+            "--message-format=json-render-diagnostics",
+        ])
+        .env("CARGO_NET_OFFLINE", "true");
+    let run = run_within(&mut cmd, BUILD_WAIT, "cargo build -p cargo-lambada");
+    assert!(
+        run.status.success(),
+        "cargo build -p cargo-lambada failed ({}):\n{}",
+        run.status,
+        run.stderr
+    );
+    run.stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "cargo-lambada")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .unwrap_or_else(|| {
+            panic!(
+                "cargo reported no cargo-lambada executable:\n{}",
+                run.stdout
+            )
+        })
+}
+
+/// What a command that ran to its end printed.
+#[derive(Debug)]
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics with both outputs unless the command succeeded.
+    #[track_caller]
+    pub fn assert_success(&self, what: &str) {
+        assert!(
+            self.status.success(),
+            "{what} failed ({}):\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+    }
+}
+
+/// Runs `cmd` in a process group of its own, with no stdin, and collects its
+/// output. After `patience`, the group (the command and what it started,
+/// such as cargo and rustc) is killed and the test fails with the output so
+/// far.
+pub fn run_within(cmd: &mut Command, patience: Duration, what: &str) -> Run {
+    let mut child = cmd
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    let pid = child.id();
+    let read_all = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let stdout = read_all(Box::new(child.stdout.take().unwrap()));
+    let stderr = read_all(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + patience;
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let Some(status) = status else {
+        // The group is ours: its id is the PID of the child started here.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = child.kill();
+        let _ = child.wait();
+        let (out, err) = (stdout.join(), stderr.join());
+        panic!(
+            "{what} took over {patience:?}:\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            out.unwrap_or_default(),
+            err.unwrap_or_default()
+        );
+    };
+    Run {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
+}
+
+impl Moto {
+    /// Runs `cargo-lambada lambada <args> --endpoint-url <moto>` (the
+    /// binary of [`cargo_lambada`]) with [`AWS_ENV`], no AWS profile or
+    /// endpoint variables and no `LAMBADA_*` settings from the caller's
+    /// environment, offline, and builds in [`nested_target_dir`]; waits at
+    /// most [`DEPLOY_WAIT`].
+    pub fn lambada(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(cargo_lambada());
+        cmd.current_dir(workspace())
+            .arg("lambada")
+            .args(args)
+            .args(["--endpoint-url", &self.url()])
+            .envs(AWS_ENV)
+            .env("CARGO_TARGET_DIR", nested_target_dir())
+            .env("CARGO_NET_OFFLINE", "true");
+        for (key, _) in std::env::vars_os() {
+            let name = key.to_string_lossy();
+            if name.starts_with("LAMBADA_")
+                || name.starts_with("AWS_ENDPOINT_URL")
+                || name == "AWS_PROFILE"
+                || name == "AWS_SESSION_TOKEN"
+            {
+                cmd.env_remove(&key);
+            }
+        }
+        run_within(
+            &mut cmd,
+            DEPLOY_WAIT,
+            &format!("cargo lambada {}", args.join(" ")),
+        )
     }
 }

@@ -4,34 +4,27 @@
 //! event encoding, the response back to HTTP).
 //!
 //! The test builds cargo-lambada with the cargo that runs it (the
-//! workspace's other package: no `CARGO_BIN_EXE_` for it here), then
+//! workspace's other package: no `CARGO_BIN_EXE_` for it here; see
+//! `lambada_test_support::cargo_lambada`), then
 //! starts `serve --port 0` in its own process group, and stops the group
 //! (serve, its cargo, the bootstraps) when done, pass or fail.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use lambada_test_support::{AWS_ENV, Moto};
+use lambada_test_support::{AWS_ENV, Moto, cargo_lambada};
 use serde_json::Value;
 
-/// How long a build may take: cargo-lambada compiles the AWS SDK the first
-/// time, and other builds may hold the shared target directory's lock.
+/// How long serve's build of the example may take: other builds may hold
+/// the shared target directory's lock.
 const BUILD_WAIT: Duration = Duration::from_secs(1200);
 /// How long one request may take (a cold start included).
 const REQUEST_WAIT: Duration = Duration::from_secs(60);
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("examples/redirect is two levels down")
-        .to_path_buf()
-}
 
 /// Collects a child's output line by line (for failure messages), and
 /// hands each stdout line to `lines`.
@@ -71,47 +64,6 @@ fn wait(child: &mut Child, patience: Duration) -> Option<std::process::ExitStatu
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// `cargo build -p cargo-lambada`, and the path of the binary it built.
-fn build_cargo_lambada() -> PathBuf {
-    let mut child = Command::new(env!("CARGO"))
-        .current_dir(workspace())
-        .args([
-            "build",
-            "-p",
-            "cargo-lambada",
-            "--bin",
-            "cargo-lambada",
-            "--message-format=json-render-diagnostics",
-        ])
-        .env("CARGO_NET_OFFLINE", "true")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cargo runs");
-    let log = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = mpsc::channel();
-    let readers = drain(&mut child, &log, Some(tx));
-    let Some(status) = wait(&mut child, BUILD_WAIT) else {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("cargo build -p cargo-lambada took over {BUILD_WAIT:?}");
-    };
-    for r in readers {
-        let _ = r.join();
-    }
-    assert!(
-        status.success(),
-        "cargo build -p cargo-lambada failed:\n{}",
-        log.lock().unwrap()
-    );
-    rx.try_iter()
-        .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "cargo-lambada")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reported the cargo-lambada executable")
 }
 
 /// A running `cargo lambada serve`, stopped with its process group on drop.
@@ -274,7 +226,7 @@ fn post_link(port: u16, body: &str) -> Res {
 
 #[test]
 fn every_route_through_cargo_lambada_serve() {
-    let cli = build_cargo_lambada();
+    let cli = cargo_lambada();
     let moto = Moto::start();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -283,7 +235,7 @@ fn every_route_through_cargo_lambada_serve() {
     for format in ["rest", "http", "url", "alb", "alb-multi"] {
         let table = format!("links-{format}");
         rt.block_on(moto.create_table_with_key(&table, "code"));
-        let serve = Serve::start(&cli, &moto, format, &table);
+        let serve = Serve::start(cli, &moto, format, &table);
         let port = serve.port;
         let ctx = |what: &str| format!("{format}: {what}");
 

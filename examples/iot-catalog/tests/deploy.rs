@@ -1,0 +1,198 @@
+//! `cargo lambada deploy` and `remove` of this example against moto, as the
+//! README's "Deploy it" runs them (the `iotCatalog` table created first,
+//! outside deploy), with everything read back through the AWS SDK:
+//!
+//! - the package has two binaries: deploy builds `iot-catalog`, named by
+//!   `bin` in `[package.metadata.lambada]`, without `--bin`;
+//! - the API function `lambada-iot-catalog` behind a REST API with
+//!   `POST /devices/activate`;
+//! - the trigger function `lambada-iot-catalog-register` (`Handler` =
+//!   `register`), from the same zip, with nothing wired to it (`#[invoke]`:
+//!   no event-source mapping, no permission), and its ARN in deploy's
+//!   summary (what the IoT rule of the README needs);
+//! - `remove` deletes both functions and the REST API, and leaves the
+//!   table.
+//!
+//! cargo-lambada is built once (`lambada_test_support::cargo_lambada`);
+//! deploy builds the example (dev profile, `--debug`) in
+//! `target/lambada-test-builds`. Needs `moto_server` on PATH.
+
+mod common;
+
+use lambada_test_support::Moto;
+
+const FUNCTION: &str = "lambada-iot-catalog";
+const TRIGGER: &str = "lambada-iot-catalog-register";
+
+fn manifest() -> String {
+    format!("{}/Cargo.toml", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// (path, method, integration URI) of every method of a REST API.
+async fn api_methods(
+    apigw: &aws_sdk_apigateway::Client,
+    api: &str,
+) -> Vec<(String, String, String)> {
+    let resources = apigw
+        .get_resources()
+        .rest_api_id(api)
+        .limit(500)
+        .embed("methods")
+        .send()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for r in resources.items() {
+        let methods = r
+            .resource_methods()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        for m in methods {
+            let integration = apigw
+                .get_integration()
+                .rest_api_id(api)
+                .resource_id(r.id().unwrap())
+                .http_method(&m)
+                .send()
+                .await
+                .unwrap();
+            out.push((
+                r.path().unwrap_or_default().to_owned(),
+                m,
+                integration.uri().unwrap_or_default().to_owned(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The ids of the REST APIs named `name`.
+async fn rest_apis(apigw: &aws_sdk_apigateway::Client, name: &str) -> Vec<String> {
+    apigw
+        .get_rest_apis()
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .filter(|a| a.name() == Some(name))
+        .filter_map(|a| a.id().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn deploy_creates_the_register_function_and_the_api_and_remove_deletes_them() {
+    let moto = Moto::start();
+    common::create_table(&moto, common::TABLE).await;
+    let conf = moto.sdk_config();
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let apigw = aws_sdk_apigateway::Client::new(&conf);
+    let manifest = manifest();
+
+    // No `--bin`: the package's metadata names the binary.
+    let deploy = moto.lambada(&["deploy", "--debug", "--manifest-path", &manifest]);
+    deploy.assert_success("deploy");
+    assert!(
+        deploy
+            .stderr
+            .contains("building example-iot-catalog/iot-catalog (dev)"),
+        "{}",
+        deploy.stderr
+    );
+
+    // Two functions from one zip: the API's and the register trigger's.
+    let api_fn = lambda
+        .get_function()
+        .function_name(FUNCTION)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("function {FUNCTION}: {e:?}"));
+    let api_conf = api_fn.configuration().unwrap();
+    assert_eq!(api_conf.handler(), Some("bootstrap"));
+    let api_arn = api_conf.function_arn().unwrap().to_owned();
+    let trigger = lambda
+        .get_function()
+        .function_name(TRIGGER)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("function {TRIGGER}: {e:?}"));
+    let conf = trigger.configuration().unwrap();
+    assert_eq!(conf.handler(), Some("register"));
+    assert_eq!(conf.code_sha256(), api_conf.code_sha256(), "the same zip");
+    assert_eq!(conf.role(), api_conf.role(), "the same role");
+    let env = conf
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        env.get("CATALOG_TABLE").map(String::as_str),
+        Some(common::TABLE),
+        "{env:?}"
+    );
+    let trigger_arn = conf.function_arn().unwrap().to_owned();
+
+    // `#[invoke]`: nothing is wired, and the summary names the ARN to
+    // point the IoT rule at.
+    let mappings = lambda
+        .list_event_source_mappings()
+        .function_name(TRIGGER)
+        .send()
+        .await
+        .unwrap();
+    assert!(mappings.event_source_mappings().is_empty(), "{mappings:?}");
+    // No policy at all (moto: ResourceNotFound), or one with no statement.
+    if let Ok(policy) = lambda.get_policy().function_name(TRIGGER).send().await {
+        let doc: serde_json::Value = serde_json::from_str(policy.policy().unwrap_or("{}")).unwrap();
+        assert!(
+            doc["Statement"].as_array().is_none_or(Vec::is_empty),
+            "nothing may invoke {TRIGGER} yet: {doc:#}"
+        );
+    }
+    for needle in [
+        format!("register (invoke) → {trigger_arn}"),
+        format!("invoke directly: {trigger_arn}"),
+    ] {
+        assert!(
+            deploy.stdout.contains(&needle),
+            "{needle} in:\n{}",
+            deploy.stdout
+        );
+    }
+
+    // The REST API: the route, integrated with the API function.
+    let apis = rest_apis(&apigw, FUNCTION).await;
+    let [api] = apis.as_slice() else {
+        panic!("one REST API named {FUNCTION}: {apis:?}")
+    };
+    let uri = format!(
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{api_arn}/invocations"
+    );
+    assert_eq!(
+        api_methods(&apigw, api).await,
+        [("/devices/activate".to_owned(), "POST".to_owned(), uri)]
+    );
+
+    // Remove: both functions and the API go; the table stays.
+    moto.lambada(&["remove", "--manifest-path", &manifest])
+        .assert_success("remove");
+    for name in [TRIGGER, FUNCTION] {
+        assert!(
+            lambda
+                .get_function()
+                .function_name(name)
+                .send()
+                .await
+                .is_err(),
+            "{name} is left"
+        );
+    }
+    assert!(rest_apis(&apigw, FUNCTION).await.is_empty());
+    moto.dynamodb()
+        .describe_table()
+        .table_name(common::TABLE)
+        .send()
+        .await
+        .expect("remove leaves the table");
+}
