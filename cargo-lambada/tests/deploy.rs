@@ -4,17 +4,30 @@
 //! counted from moto's own request recording, not from our report.
 //!
 //! Needs `moto_server`, `openapi-spec-validator` and `cfn-lint` on PATH
-//! (`./scripts/test` installs them with pip). The moto harness is in
-//! `moto_support`, shared with the trigger tests.
-
-mod moto_support;
+//! (`./scripts/test` installs them with pip). The moto harness is
+//! `lambada_test_support::Moto`, with its request recording.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use moto_support::{CLI, Moto, cli, deploy_json, fixture_target, need, sdk, workspace};
+use lambada_test_support::{Moto, need, nested_target_dir, workspace};
 use serde_json::Value;
+
+/// The cargo-lambada binary under test.
+const CLI: &str = env!("CARGO_BIN_EXE_cargo-lambada");
+
+/// `cargo-lambada lambada <args>` against moto ([`Moto::lambada_with`]):
+/// (success, stdout, stderr).
+fn cli(moto: &Moto, args: &[&str]) -> (bool, String, String) {
+    let run = moto.lambada_with(CLI, args, &[]);
+    (run.status.success(), run.stdout, run.stderr)
+}
+
+/// `deploy --debug --json <args>`; its JSON report.
+fn deploy_json(moto: &Moto, args: &[&str]) -> Value {
+    moto.deploy_json_with(CLI, args, &[])
+}
 
 /// (path, method, integration type, integration http method, uri) of every
 /// method of the API.
@@ -69,7 +82,7 @@ fn sha256_b64(path: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_read_back_redeploy_and_remove_helloworld() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_recording();
     let manifest = workspace().join("examples/helloworld/Cargo.toml");
     let manifest = manifest.to_str().unwrap();
     let bucket = "lambada-test-helloworld";
@@ -101,7 +114,7 @@ async fn deploy_read_back_redeploy_and_remove_helloworld() {
         "our report matches what moto saw"
     );
 
-    let conf = sdk(&moto).await;
+    let conf = moto.sdk_config();
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&conf)
             .force_path_style(true)
@@ -111,7 +124,7 @@ async fn deploy_read_back_redeploy_and_remove_helloworld() {
     let apigw = aws_sdk_apigateway::Client::new(&conf);
 
     // The object in S3 is the zip, byte for byte.
-    let zip = fixture_target().join("lambada/helloworld/bootstrap.zip");
+    let zip = nested_target_dir().join("lambada/helloworld/bootstrap.zip");
     let objects = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
     assert_eq!(objects.contents().len(), 1);
     let key = objects.contents()[0].key().unwrap().to_owned();
@@ -328,7 +341,7 @@ async fn deploy_read_back_redeploy_and_remove_helloworld() {
 
 #[test]
 fn missing_bucket_stops_before_any_call() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_recording();
     moto.start_recording();
     let dir = tempfile::tempdir().unwrap();
     let project = write_fixture(dir.path(), 2, false, None);
@@ -391,7 +404,7 @@ fn write_fixture(dir: &Path, n: usize, renamed: bool, bucket: Option<&str>) -> P
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hundred_routes_route_change_and_interrupted_deploy() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_recording();
     let dir = tempfile::tempdir().unwrap();
     let project = write_fixture(dir.path(), 100, false, Some("many-routes-code"));
     let manifest = project.to_str().unwrap();
@@ -419,7 +432,7 @@ async fn hundred_routes_route_change_and_interrupted_deploy() {
         noop.len()
     );
 
-    let conf = sdk(&moto).await;
+    let conf = moto.sdk_config();
     let apigw = aws_sdk_apigateway::Client::new(&conf);
     let api = first["api_id"].as_str().unwrap().to_owned();
     let paths = |t: Vec<(String, String, String, String, String)>| {
@@ -469,7 +482,7 @@ async fn hundred_routes_route_change_and_interrupted_deploy() {
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
-        .env("CARGO_TARGET_DIR", fixture_target())
+        .env("CARGO_TARGET_DIR", nested_target_dir())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -518,7 +531,7 @@ fn package_validates_with_openapi_spec_validator_and_cfn_lint() {
         ])
         .arg(out.path())
         .args(["--region", "us-east-1"])
-        .env("CARGO_TARGET_DIR", fixture_target())
+        .env("CARGO_TARGET_DIR", nested_target_dir())
         .status()
         .unwrap();
     assert!(status.success());

@@ -8,15 +8,33 @@
 //! Needs `moto_server` and `cfn-lint` on PATH (`./scripts/test` installs
 //! them with pip).
 
-mod moto_support;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use moto_support::{CLI, Moto, cli, deploy_json, deploy_json_env, fixture_target, need, sdk};
+use lambada_test_support::{Moto, need, nested_target_dir};
 use serde_json::{Value, json};
+
+/// The cargo-lambada binary under test.
+const CLI: &str = env!("CARGO_BIN_EXE_cargo-lambada");
+
+/// `cargo-lambada lambada <args>` against moto ([`Moto::lambada_with`]):
+/// (success, stdout, stderr).
+fn cli(moto: &Moto, args: &[&str]) -> (bool, String, String) {
+    let run = moto.lambada_with(CLI, args, &[]);
+    (run.status.success(), run.stdout, run.stderr)
+}
+
+/// `deploy --debug --json <args>`; its JSON report.
+fn deploy_json(moto: &Moto, args: &[&str]) -> Value {
+    moto.deploy_json_with(CLI, args, &[])
+}
+
+/// [`deploy_json`] with `env` added to cargo-lambada's environment.
+fn deploy_json_env(moto: &Moto, args: &[&str], env: &[(&str, &str)]) -> Value {
+    moto.deploy_json_with(CLI, args, env)
+}
 
 const ACCOUNT: &str = "123456789012";
 const BUCKET: &str = "trig-code";
@@ -28,7 +46,7 @@ fn fixture() -> PathBuf {
     static ONCE: Mutex<()> = Mutex::new(());
     let _guard = ONCE.lock().unwrap_or_else(|e| e.into_inner());
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/triggers");
-    let dest = fixture_target().join("fixtures").join("triggers");
+    let dest = nested_target_dir().join("fixtures").join("triggers");
     for file in ["Cargo.toml", "src/main.rs"] {
         let content = std::fs::read(src.join(file)).unwrap();
         let to = dest.join(file);
@@ -70,7 +88,7 @@ struct Clients {
 }
 
 async fn clients(moto: &Moto) -> Clients {
-    let conf = sdk(moto).await;
+    let conf = moto.sdk_config();
     Clients {
         lambda: aws_sdk_lambda::Client::new(&conf),
         sns: aws_sdk_sns::Client::new(&conf),
@@ -277,7 +295,7 @@ async fn rule_names(c: &Clients) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_read_back_converge_and_remove_every_kind_of_trigger() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_recording();
     let c = clients(&moto).await;
     let (queue, stream, table_stream) = create_sources(&c).await;
     // Someone else's topic: remove must leave it.
@@ -691,7 +709,7 @@ async fn deploy_read_back_converge_and_remove_every_kind_of_trigger() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_sources_are_named_before_anything_is_created() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_recording();
     let manifest = fixture();
     moto.start_recording();
     let (ok, _, stderr) = cli(
@@ -779,7 +797,7 @@ fn routes_lists_the_triggers_and_the_functions_they_deploy_to() {
     let out = Command::new(CLI)
         .args(["lambada", "routes", "--manifest-path"])
         .arg(&manifest)
-        .env("CARGO_TARGET_DIR", fixture_target())
+        .env("CARGO_TARGET_DIR", nested_target_dir())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -806,7 +824,7 @@ fn routes_lists_the_triggers_and_the_functions_they_deploy_to() {
     let out = Command::new(CLI)
         .args(["lambada", "routes", "--json", "--manifest-path"])
         .arg(&manifest)
-        .env("CARGO_TARGET_DIR", fixture_target())
+        .env("CARGO_TARGET_DIR", nested_target_dir())
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -831,7 +849,7 @@ fn package_emits_every_trigger_and_validates_with_cfn_lint() {
         .arg("--out")
         .arg(out.path())
         .args(["--region", "us-east-1", "--bucket", BUCKET])
-        .env("CARGO_TARGET_DIR", fixture_target())
+        .env("CARGO_TARGET_DIR", nested_target_dir())
         .status()
         .unwrap();
     assert!(status.success());
@@ -888,7 +906,7 @@ fn package_emits_every_trigger_and_validates_with_cfn_lint() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_function_of_someone_else_is_not_taken_over() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_recording();
     let c = clients(&moto).await;
     create_sources(&c).await;
     // A function named like a trigger's, not made by cargo-lambada.

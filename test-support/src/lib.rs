@@ -2,7 +2,10 @@
 //!
 //! [`Moto`]: moto's server mode (AWS APIs on a loopback port), started from
 //! a temp working directory and killed by PID on drop. Needs `moto_server`
-//! on PATH (`./scripts/test` installs it with pip).
+//! on PATH (`./scripts/test` installs it with pip). With
+//! [`Moto::start_with_recording`], moto records the requests it receives:
+//! [`Moto::requests`] reads them back, [`Moto::recorded`] classifies them
+//! as reads and writes.
 //!
 //! [`cargo_lambada`]: the CLI, built once per test process, for the
 //! examples' tests (no `CARGO_BIN_EXE_` for another package's binary), and
@@ -20,6 +23,7 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
+use serde_json::Value;
 
 /// The environment of anything that talks to moto: fixed test credentials
 /// and region, and no instance metadata lookups.
@@ -47,14 +51,26 @@ impl Moto {
     ///
     /// When `moto_server` is not installed or does not answer within 60 s.
     pub fn start() -> Moto {
-        let found = Command::new("sh")
-            .args(["-c", "command -v moto_server"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(
-            found,
-            "`moto_server` is not installed: run ./scripts/test, which installs it with pip"
-        );
+        Moto::start_with(&[])
+    }
+
+    /// Starts moto with request recording on (`MOTO_ENABLE_RECORDING`), and
+    /// an empty recording: see [`Moto::start_recording`],
+    /// [`Moto::requests`], [`Moto::recorded`]. moto writes the recording
+    /// into its working directory, the temp directory.
+    ///
+    /// # Panics
+    ///
+    /// As [`Moto::start`], and when moto's recorder API does not answer.
+    pub fn start_with_recording() -> Moto {
+        let moto = Moto::start_with(&[("MOTO_ENABLE_RECORDING", "True")]);
+        moto.start_recording();
+        moto
+    }
+
+    /// [`Moto::start`] with `env` added to moto's environment.
+    fn start_with(env: &[(&str, &str)]) -> Moto {
+        need("moto_server");
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -86,6 +102,7 @@ impl Moto {
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("PYTHONPATH", python_path)
             .envs(AWS_ENV)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -129,6 +146,84 @@ impl Moto {
             && out.starts_with("HTTP/1.")
     }
 
+    /// A tiny HTTP/1.0 client for moto's own API (`/moto-api/...`): the
+    /// response body, or `None` when moto does not answer.
+    pub fn http(&self, method: &str, path: &str) -> Option<String> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        write!(
+            s,
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+        )
+        .ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        let (head, body) = out.split_once("\r\n\r\n")?;
+        head.starts_with("HTTP/1.").then(|| body.to_owned())
+    }
+
+    /// Forgets what was recorded and records from now on (moto started
+    /// with [`Moto::start_with_recording`]).
+    ///
+    /// # Panics
+    ///
+    /// When moto's recorder API does not answer.
+    pub fn start_recording(&self) {
+        self.http("POST", "/moto-api/recorder/reset-recording")
+            .expect("moto recorder reset");
+        self.http("POST", "/moto-api/recorder/start-recording")
+            .expect("moto recorder start");
+    }
+
+    /// Every line of moto's recording, as JSON, moto's own API included.
+    fn recording(&self) -> Vec<Value> {
+        let text = self
+            .http("GET", "/moto-api/recorder/download-recording")
+            .expect("moto recording");
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str::<Value>(l).expect("recording line is JSON"))
+            .collect()
+    }
+
+    /// Every AWS request moto recorded since [`Moto::start_recording`]
+    /// (moto's own API left out), as moto records them: `method`, `url`,
+    /// `headers`, `body` (see [`request_header`], [`request_body`]).
+    pub fn requests(&self) -> Vec<Value> {
+        self.recording()
+            .into_iter()
+            .filter(|v| !v["url"].as_str().unwrap_or("").contains("/moto-api/"))
+            .collect()
+    }
+
+    /// [`Moto::requests`], then a fresh recording.
+    pub fn take_requests(&self) -> Vec<Value> {
+        let requests = self.requests();
+        self.http("POST", "/moto-api/recorder/reset-recording")
+            .expect("moto recorder reset");
+        requests
+    }
+
+    /// (operation, is_write) for every request moto recorded since
+    /// [`Moto::start_recording`], classified by [`request_operation`].
+    pub fn recorded(&self) -> Vec<(String, bool)> {
+        self.recording()
+            .iter()
+            .map(request_operation)
+            .filter(|(op, _)| !op.contains("/moto-api/"))
+            .collect()
+    }
+
+    /// The writes among [`Moto::recorded`].
+    pub fn writes(&self) -> Vec<String> {
+        self.recorded()
+            .into_iter()
+            .filter(|(_, w)| *w)
+            .map(|(op, _)| op)
+            .collect()
+    }
+
     /// SDK configuration for any service client on moto:
     /// `aws_sdk_sns::Client::new(&moto.sdk_config())`.
     pub fn sdk_config(&self) -> aws_config::SdkConfig {
@@ -166,33 +261,98 @@ impl Moto {
 
     /// Creates an on-demand table with a string partition key `key`.
     pub async fn create_table_with_key(&self, name: &str, key: &str) {
-        self.dynamodb()
+        self.create_table(name, &[(key, KeyType::Hash)]).await;
+    }
+
+    /// Creates an on-demand table with a string partition key `hash` and a
+    /// string sort key `range`.
+    pub async fn create_table_with_keys(&self, name: &str, hash: &str, range: &str) {
+        self.create_table(name, &[(hash, KeyType::Hash), (range, KeyType::Range)])
+            .await;
+    }
+
+    /// Creates an on-demand table whose `keys` are all strings.
+    async fn create_table(&self, name: &str, keys: &[(&str, KeyType)]) {
+        let mut create = self
+            .dynamodb()
             .create_table()
             .table_name(name)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(key)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(key)
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "create table {name}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            .billing_mode(BillingMode::PayPerRequest);
+        for (key, kind) in keys {
+            create = create
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(*key)
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .unwrap(),
                 )
-            });
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(*key)
+                        .key_type(kind.clone())
+                        .build()
+                        .unwrap(),
+                );
+        }
+        create.send().await.unwrap_or_else(|e| {
+            panic!(
+                "create table {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            )
+        });
     }
+}
+
+/// The value of header `name` (any case) of a recorded request, or `""`.
+pub fn request_header<'a>(request: &'a Value, name: &str) -> &'a str {
+    request["headers"]
+        .as_object()
+        .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+        .and_then(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+/// The body of a recorded request, decoded when moto stored it in base64.
+pub fn request_body(request: &Value) -> String {
+    use base64::Engine as _;
+    let raw = request["body"].as_str().unwrap_or("");
+    if request["body_encoded"].as_bool().unwrap_or(false) {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        raw.to_owned()
+    }
+}
+
+/// (operation, is_write) of a recorded request. The JSON protocols (SQS,
+/// EventBridge, Kinesis, DynamoDB, ECR) name the operation in
+/// `X-Amz-Target` (`"POST <target>"`), the query protocol (IAM, SNS) in
+/// the body's `Action=` (`"POST <action>"`): reads are the Get*, List* and
+/// Describe* operations. REST services (`"<method> <url>"`): reads are GET
+/// and HEAD requests.
+pub fn request_operation(request: &Value) -> (String, bool) {
+    let is_read = |action: &str| {
+        ["Get", "List", "Describe"]
+            .iter()
+            .any(|p| action.starts_with(p))
+    };
+    let method = request["method"].as_str().unwrap_or("");
+    let url = request["url"].as_str().unwrap_or("");
+    let target = request_header(request, "x-amz-target");
+    if !target.is_empty() {
+        let action = target.rsplit('.').next().unwrap_or(target);
+        return (format!("{method} {target}"), !is_read(action));
+    }
+    // The query protocol: every call is a POST naming its action.
+    let body = request_body(request);
+    if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+        return (format!("{method} {action}"), !is_read(action));
+    }
+    let write = !matches!(method, "GET" | "HEAD");
+    (format!("{method} {url}"), write)
 }
 
 impl Drop for Moto {
@@ -200,6 +360,24 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Fails the test with the install hint when `tool` is not on PATH.
+///
+/// # Panics
+///
+/// When `tool` is not found.
+#[track_caller]
+pub fn need(tool: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "`{tool}` is not installed: run ./scripts/test, which installs it with pip"
+    );
 }
 
 /// The Lambada workspace: the directory of the root `Cargo.toml`.
@@ -361,7 +539,14 @@ impl Moto {
     /// environment, offline, and builds in [`nested_target_dir`]; waits at
     /// most [`DEPLOY_WAIT`].
     pub fn lambada(&self, args: &[&str]) -> Run {
-        let mut cmd = Command::new(cargo_lambada());
+        self.lambada_with(cargo_lambada(), args, &[])
+    }
+
+    /// [`Moto::lambada`] with the cargo-lambada binary `bin` (cargo-lambada's
+    /// own tests run `CARGO_BIN_EXE_cargo-lambada`) and `env` added to its
+    /// environment.
+    pub fn lambada_with(&self, bin: impl AsRef<Path>, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::new(bin.as_ref());
         cmd.current_dir(workspace())
             .arg("lambada")
             .args(args)
@@ -379,10 +564,35 @@ impl Moto {
                 cmd.env_remove(&key);
             }
         }
+        cmd.envs(env.iter().copied());
         run_within(
             &mut cmd,
             DEPLOY_WAIT,
             &format!("cargo lambada {}", args.join(" ")),
         )
+    }
+
+    /// `deploy --debug --json <args>` run as [`Moto::lambada_with`]: its
+    /// JSON report.
+    ///
+    /// # Panics
+    ///
+    /// When deploy fails or prints no JSON.
+    pub fn deploy_json_with(
+        &self,
+        bin: impl AsRef<Path>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Value {
+        let mut all = vec!["deploy", "--debug", "--json"];
+        all.extend_from_slice(args);
+        let run = self.lambada_with(bin, &all, env);
+        assert!(run.status.success(), "deploy failed:\n{}", run.stderr);
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+            panic!(
+                "deploy --json printed no JSON ({e}):\n{}\n{}",
+                run.stdout, run.stderr
+            )
+        })
     }
 }

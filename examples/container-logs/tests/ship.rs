@@ -1,73 +1,32 @@
 //! `awslogs-ship` against CloudWatch Logs in moto's server, on a loopback
-//! port, started here and stopped by PID. What arrived is read back with the
-//! AWS SDK (GetLogEvents, paged), never taken from the shipper's word.
+//! port (`lambada_test_support::Moto`, stopped by PID). What arrived is read
+//! back with the AWS SDK (GetLogEvents, paged), never taken from the
+//! shipper's word.
 //!
 //! Needs `moto_server` on PATH (`./scripts/test` installs it with pip).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatchlogs::Client;
+use lambada_test_support::Moto;
 
 const SHIP: &str = env!("CARGO_BIN_EXE_awslogs-ship");
 
-struct Moto {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
+/// The shipper on moto, and CloudWatch Logs read back from it.
+trait Logs {
+    fn ship(&self, args: &[&str]) -> Command;
+    fn run(&self, args: &[&str]) -> Output;
+    fn client(&self) -> Client;
+    fn messages(&self, group: &str, stream: &str) -> Vec<String>;
+    fn try_messages(&self, group: &str, stream: &str) -> Result<Vec<String>, String>;
+    fn streams(&self, group: &str) -> Vec<String>;
+    fn groups(&self, prefix: &str) -> Vec<String>;
 }
 
-impl Moto {
-    fn start() -> Moto {
-        let found = Command::new("sh")
-            .args(["-c", "command -v moto_server"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(
-            found,
-            "`moto_server` is not installed: run ./scripts/test, which installs it with pip"
-        );
-        let port = free_port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = Command::new("moto_server")
-            .current_dir(dir.path())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let moto = Moto {
-            child,
-            port,
-            _dir: dir,
-        };
-        let start = Instant::now();
-        while !moto.answers() {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "moto_server did not answer within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-
-    fn answers(&self) -> bool {
-        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-        let sent = write!(s, "GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-        let mut out = String::new();
-        sent.is_ok() && s.read_to_string(&mut out).is_ok() && out.starts_with("HTTP/1.")
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
+impl Logs for Moto {
     /// The shipper's command line, pointed at moto with test credentials.
     fn ship(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(SHIP);
@@ -98,15 +57,7 @@ impl Moto {
     }
 
     fn client(&self) -> Client {
-        let conf = aws_sdk_cloudwatchlogs::Config::builder()
-            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
-            .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
-            .endpoint_url(self.url())
-            .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .build();
-        Client::from_conf(conf)
+        Client::new(&self.sdk_config())
     }
 
     /// Every message in the stream, oldest first, read with GetLogEvents paging.
@@ -178,27 +129,12 @@ impl Moto {
     }
 }
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
         .block_on(future)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn stderr(out: &Output) -> String {

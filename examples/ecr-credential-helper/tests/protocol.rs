@@ -10,9 +10,10 @@
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use lambada_test_support::{Moto, request_body, request_header};
 use serde_json::{Value, json};
 
 const HELPER: &str = env!("CARGO_BIN_EXE_docker-credential-ecr-login");
@@ -34,127 +35,20 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-struct Moto {
-    child: Child,
-    port: u16,
-    /// moto writes its recording into its working directory.
-    _dir: tempfile::TempDir,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let port = free_port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = Command::new("moto_server")
-            .current_dir(dir.path())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("MOTO_ENABLE_RECORDING", "True")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "`moto_server` is not installed: run ./scripts/test, which installs it with pip",
-            );
-        let moto = Moto {
-            child,
-            port,
-            _dir: dir,
-        };
-        let start = Instant::now();
-        while moto.http("GET", "/").is_none() {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "moto_server did not answer within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto.http("POST", "/moto-api/recorder/reset-recording")
-            .expect("moto recorder reset");
-        moto.http("POST", "/moto-api/recorder/start-recording")
-            .expect("moto recorder start");
-        moto
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// A tiny HTTP/1.0 client for moto's own API.
-    fn http(&self, method: &str, path: &str) -> Option<String> {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        write!(
-            s,
-            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
-        )
-        .ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        let (head, body) = out.split_once("\r\n\r\n")?;
-        head.starts_with("HTTP/1.").then(|| body.to_owned())
-    }
-
-    /// Every AWS request moto received since the last call (moto's own API
-    /// left out), then a fresh recording.
-    fn take_requests(&self) -> Vec<Value> {
-        let text = self
-            .http("GET", "/moto-api/recorder/download-recording")
-            .expect("moto recording");
-        self.http("POST", "/moto-api/recorder/reset-recording")
-            .expect("moto recorder reset");
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str::<Value>(l).expect("recording line is JSON"))
-            .filter(|v| !v["url"].as_str().unwrap_or("").contains("/moto-api/"))
-            .collect()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn header<'a>(request: &'a Value, name: &str) -> &'a str {
-    request["headers"]
-        .as_object()
-        .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
-        .and_then(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
-
-fn body(request: &Value) -> String {
-    use base64::Engine as _;
-    let raw = request["body"].as_str().unwrap_or("");
-    if request["body_encoded"].as_bool().unwrap_or(false) {
-        String::from_utf8_lossy(
-            &base64::engine::general_purpose::STANDARD
-                .decode(raw)
-                .unwrap_or_default(),
-        )
-        .into_owned()
-    } else {
-        raw.to_owned()
-    }
-}
-
 /// Asserts the requests are exactly one `GetAuthorizationToken` for
 /// `account`, signed for `region`.
 fn assert_one_token_request(requests: &[Value], account: &str, region: &str) {
     assert_eq!(requests.len(), 1, "{requests:#?}");
     let r = &requests[0];
     assert_eq!(
-        header(r, "x-amz-target"),
+        request_header(r, "x-amz-target"),
         "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken"
     );
     assert!(
-        header(r, "authorization").contains(&format!("/{region}/ecr/aws4_request")),
+        request_header(r, "authorization").contains(&format!("/{region}/ecr/aws4_request")),
         "{r:#}"
     );
-    let sent: Value = serde_json::from_str(&body(r)).unwrap();
+    let sent: Value = serde_json::from_str(&request_body(r)).unwrap();
     assert_eq!(sent, json!({"registryIds": [account]}));
 }
 
@@ -274,7 +168,7 @@ fn mode(path: &Path) -> u32 {
 
 #[test]
 fn get_fetches_a_token_and_caches_it_privately() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_recording();
     let mut env = Env::new(moto.url());
     let log = env.home.path().join("helper.log");
     env.vars
@@ -318,7 +212,7 @@ fn get_fetches_a_token_and_caches_it_privately() {
 
 #[test]
 fn fips_and_china_registries_are_asked_in_their_region() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_recording();
     let env = Env::new(moto.url());
     for (host, region) in [
         (
@@ -342,7 +236,7 @@ fn fips_and_china_registries_are_asked_in_their_region() {
 
 #[test]
 fn a_fresh_cached_token_is_served_without_calling_ecr() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_recording();
     let env = Env::new(moto.url());
     let log = env.home.path().join("helper.log");
     env.write_entry(HOST, "cached-secret", now() + 3600);
@@ -377,7 +271,7 @@ fn a_fresh_cached_token_is_served_without_calling_ecr() {
 
 #[test]
 fn expired_and_corrupt_entries_are_refetched_and_rewritten() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_recording();
     let env = Env::new(moto.url());
 
     env.write_entry(HOST, "stale-secret", now() - 60);

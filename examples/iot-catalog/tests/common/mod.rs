@@ -3,9 +3,6 @@
 
 #![allow(dead_code)] // each test file uses its own part
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use iot_catalog::{Catalog, Registration};
 use lambada_test_support::Moto;
 
@@ -14,36 +11,8 @@ pub const TABLE: &str = "iotCatalog";
 /// Creates the article's table on moto: `serialNumber` (partition key) and
 /// `clientId` (sort key), on demand.
 pub async fn create_table(moto: &Moto, name: &str) {
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .unwrap()
-    };
-    let string = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    moto.dynamodb()
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(string("serialNumber"))
-        .attribute_definitions(string("clientId"))
-        .key_schema(key("serialNumber", KeyType::Hash))
-        .key_schema(key("clientId", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "create table {name}: {}",
-                aws_sdk_dynamodb::error::DisplayErrorContext(e)
-            )
-        });
+    moto.create_table_with_keys(name, "serialNumber", "clientId")
+        .await;
 }
 
 /// moto with the catalog table, and the catalog on it.
