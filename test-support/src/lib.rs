@@ -596,3 +596,59 @@ impl Moto {
         })
     }
 }
+
+/// Reading back what deploy made in API Gateway.
+pub mod apigw {
+    /// (path, method, integration URI) of every method of a REST API.
+    pub async fn api_methods(
+        apigw: &aws_sdk_apigateway::Client,
+        api: &str,
+    ) -> Vec<(String, String, String)> {
+        let resources = apigw
+            .get_resources()
+            .rest_api_id(api)
+            .limit(500)
+            .embed("methods")
+            .send()
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for r in resources.items() {
+            let methods = r
+                .resource_methods()
+                .map(|m| m.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default();
+            for m in methods {
+                let integration = apigw
+                    .get_integration()
+                    .rest_api_id(api)
+                    .resource_id(r.id().unwrap())
+                    .http_method(&m)
+                    .send()
+                    .await
+                    .unwrap();
+                out.push((
+                    r.path().unwrap_or_default().to_owned(),
+                    m,
+                    integration.uri().unwrap_or_default().to_owned(),
+                ));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The ids of the REST APIs named `name`.
+    pub async fn rest_apis(apigw: &aws_sdk_apigateway::Client, name: &str) -> Vec<String> {
+        apigw
+            .get_rest_apis()
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .iter()
+            .filter(|a| a.name() == Some(name))
+            .filter_map(|a| a.id().map(str::to_owned))
+            .collect()
+    }
+}

@@ -17,6 +17,7 @@
 //! `target/lambada-test-builds`. Needs `moto_server` on PATH.
 
 use lambada_test_support::Moto;
+use lambada_test_support::apigw::{api_methods, rest_apis};
 use serde_json::Value;
 
 const FUNCTION: &str = "lambada-ses-mailing";
@@ -55,59 +56,6 @@ async fn subscriptions(sns: &aws_sdk_sns::Client) -> Vec<(String, String, String
                 s.endpoint().unwrap_or_default().to_owned(),
             )
         })
-        .collect()
-}
-
-/// (path, method, integration URI) of every method of a REST API.
-async fn api_methods(
-    apigw: &aws_sdk_apigateway::Client,
-    api: &str,
-) -> Vec<(String, String, String)> {
-    let resources = apigw
-        .get_resources()
-        .rest_api_id(api)
-        .limit(500)
-        .embed("methods")
-        .send()
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    for r in resources.items() {
-        let methods = r
-            .resource_methods()
-            .map(|m| m.keys().cloned().collect::<Vec<_>>())
-            .unwrap_or_default();
-        for m in methods {
-            let integration = apigw
-                .get_integration()
-                .rest_api_id(api)
-                .resource_id(r.id().unwrap())
-                .http_method(&m)
-                .send()
-                .await
-                .unwrap();
-            out.push((
-                r.path().unwrap_or_default().to_owned(),
-                m,
-                integration.uri().unwrap_or_default().to_owned(),
-            ));
-        }
-    }
-    out.sort();
-    out
-}
-
-/// The ids of the REST APIs named `name`.
-async fn rest_apis(apigw: &aws_sdk_apigateway::Client, name: &str) -> Vec<String> {
-    apigw
-        .get_rest_apis()
-        .send()
-        .await
-        .unwrap()
-        .items()
-        .iter()
-        .filter(|a| a.name() == Some(name))
-        .filter_map(|a| a.id().map(str::to_owned))
         .collect()
 }
 
