@@ -184,7 +184,7 @@ pub struct Config {
 /// table there, a list of pairs on the command line).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // `package` and `bin` pick the project before the layers are read
+#[allow(dead_code)] // `package` and `bin` pick the project before the layers are read (`layered_bin`)
 struct FileSettings {
     package: Option<String>,
     bin: Option<String>,
@@ -203,6 +203,17 @@ struct FileSettings {
     api_name: Option<String>,
     endpoint_url: Option<String>,
     target: Option<String>,
+}
+
+/// `bin` as the configuration layers below the flags set it.
+fn layered_bin(metadata: &serde_json::Value, package_dir: &Path) -> Option<String> {
+    let meta_bin = metadata.pointer("/lambada/bin").cloned();
+    Figment::from(Serialized::defaults(serde_json::json!({ "bin": meta_bin })))
+        .merge(Toml::file(package_dir.join("Lambada.toml")))
+        .merge(Env::prefixed("LAMBADA_").only(&["bin"]))
+        .extract_inner::<Option<String>>("bin")
+        .ok()
+        .flatten()
 }
 
 fn find_project(settings: &Settings) -> Result<(Project, serde_json::Value), ConfigError> {
@@ -257,15 +268,15 @@ fn find_project(settings: &Settings) -> Result<(Project, serde_json::Value), Con
         .filter(|t| t.is_bin())
         .map(|t| t.name.as_str())
         .collect();
-    // `--bin`, else `bin` in [package.metadata.lambada], else the package's
-    // `default-run`, else its only binary.
+    // `--bin`, else `bin` from the layers (LAMBADA_BIN, Lambada.toml,
+    // [package.metadata.lambada]), else the package's `default-run`, else
+    // its only binary.
+    let package_dir_early: PathBuf = Path::new(package.manifest_path.as_std_path())
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let chosen = settings.bin.clone().or_else(|| {
-        package
-            .metadata
-            .pointer("/lambada/bin")
-            .and_then(|b| b.as_str())
-            .map(str::to_owned)
-            .or_else(|| package.default_run.clone())
+        layered_bin(&package.metadata, &package_dir_early).or_else(|| package.default_run.clone())
     });
     let bin = match &chosen {
         Some(b) if bins.contains(&b.as_str()) => b.clone(),
@@ -458,6 +469,21 @@ mod tests {
             assert_eq!(c.timeout, 60);
             assert_eq!(c.function, "app");
             assert_eq!(c.api_name, "app");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bin_comes_from_the_layers() {
+        figment::Jail::expect_with(|jail| {
+            let dir = jail.directory().to_path_buf();
+            let meta = serde_json::json!({"lambada": {"bin": "from-metadata"}});
+            assert_eq!(layered_bin(&serde_json::Value::Null, &dir), None);
+            assert_eq!(layered_bin(&meta, &dir).as_deref(), Some("from-metadata"));
+            jail.create_file("Lambada.toml", "bin = \"from-file\"\n")?;
+            assert_eq!(layered_bin(&meta, &dir).as_deref(), Some("from-file"));
+            jail.set_env("LAMBADA_BIN", "from-env");
+            assert_eq!(layered_bin(&meta, &dir).as_deref(), Some("from-env"));
             Ok(())
         });
     }
