@@ -645,14 +645,21 @@ impl<T: DeserializeOwned + Send + 'static> TriggerInput for StreamRecord<T> {
                         "REMOVE" => Change::Remove,
                         other => return Err(format!("unknown eventName `{other}`")),
                     };
-                    Ok(StreamRecord {
+                    let keys = image::<serde_json::Value>(&r.change.keys)?.unwrap_or_default();
+                    Ok((
                         change,
-                        keys: image::<serde_json::Value>(&r.change.keys)?.unwrap_or_default(),
-                        old: image(&r.change.old_image)?,
-                        new: image(&r.change.new_image)?,
-                        record: r.clone(),
-                    })
+                        keys,
+                        image(&r.change.old_image)?,
+                        image(&r.change.new_image)?,
+                    ))
                 })();
+                let converted = converted.map(|(change, keys, old, new)| StreamRecord {
+                    change,
+                    keys,
+                    old,
+                    new,
+                    record: r,
+                });
                 (id, converted)
             })
             .collect();
