@@ -652,3 +652,39 @@ pub mod apigw {
             .collect()
     }
 }
+
+/// Reading back what deploy made in Lambda.
+pub mod lambda {
+    use aws_sdk_lambda::types::FunctionConfiguration;
+
+    /// The configurations of the API function `api` (Handler `bootstrap`)
+    /// and of the trigger function `trigger` (Handler `handler`), checked to
+    /// run the same zip with the same role, as deploy makes them.
+    pub async fn api_and_trigger(
+        lambda: &aws_sdk_lambda::Client,
+        api: &str,
+        trigger: &str,
+        handler: &str,
+    ) -> (FunctionConfiguration, FunctionConfiguration) {
+        let get = |name: &str| {
+            let name = name.to_owned();
+            async move {
+                lambda
+                    .get_function()
+                    .function_name(&name)
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("function {name}: {e:?}"))
+                    .configuration()
+                    .cloned()
+                    .unwrap_or_else(|| panic!("function {name} has no configuration"))
+            }
+        };
+        let (api_conf, conf) = (get(api).await, get(trigger).await);
+        assert_eq!(api_conf.handler(), Some("bootstrap"));
+        assert_eq!(conf.handler(), Some(handler));
+        assert_eq!(conf.code_sha256(), api_conf.code_sha256(), "the same zip");
+        assert_eq!(conf.role(), api_conf.role(), "the same role");
+        (api_conf, conf)
+    }
+}

@@ -50,25 +50,9 @@ async fn deploy_creates_the_register_function_and_the_api_and_remove_deletes_the
     );
 
     // Two functions from one zip: the API's and the register trigger's.
-    let api_fn = lambda
-        .get_function()
-        .function_name(FUNCTION)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("function {FUNCTION}: {e:?}"));
-    let api_conf = api_fn.configuration().unwrap();
-    assert_eq!(api_conf.handler(), Some("bootstrap"));
+    let (api_conf, conf) =
+        lambada_test_support::lambda::api_and_trigger(&lambda, FUNCTION, TRIGGER, "register").await;
     let api_arn = api_conf.function_arn().unwrap().to_owned();
-    let trigger = lambda
-        .get_function()
-        .function_name(TRIGGER)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("function {TRIGGER}: {e:?}"));
-    let conf = trigger.configuration().unwrap();
-    assert_eq!(conf.handler(), Some("register"));
-    assert_eq!(conf.code_sha256(), api_conf.code_sha256(), "the same zip");
-    assert_eq!(conf.role(), api_conf.role(), "the same role");
     let env = conf
         .environment()
         .and_then(|e| e.variables())
