@@ -11,6 +11,7 @@ use std::task::{Context as TaskContext, Poll};
 use http::StatusCode;
 use http::header::{ALLOW, HeaderValue};
 
+use crate::cors::CorsPolicy;
 use crate::event::{self, EventError};
 use crate::request::{Context, Request};
 use crate::response::{IntoResponse, Problem, Response};
@@ -68,6 +69,17 @@ pub(crate) struct Inner {
     matcher: OnceLock<Matcher>,
     /// The trigger handler every event goes to, when this function is one.
     trigger: Option<&'static Trigger>,
+    /// The table's CORS settings, checked.
+    cors: Option<CorsPolicy>,
+}
+
+/// Checks the table's CORS settings; `run` has reported invalid ones as an
+/// init error already (`Routes::check`), so this panics only for an app
+/// built by hand (the test client) from an invalid setting.
+fn cors_policy(routes: &Routes) -> Option<CorsPolicy> {
+    routes
+        .cors_settings()
+        .map(|c| c.compile().unwrap_or_else(|e| panic!("{e}")))
 }
 
 /// A route table ready to serve: what the Lambda loop, the HTTP server and
@@ -133,6 +145,7 @@ impl App {
     /// Prepares a route table for serving HTTP events.
     pub fn new(routes: Routes) -> App {
         App(Arc::new(Inner {
+            cors: cors_policy(&routes),
             routes,
             matcher: OnceLock::new(),
             trigger: None,
@@ -157,6 +170,7 @@ impl App {
             .into());
         }
         Ok(App(Arc::new(Inner {
+            cors: cors_policy(&routes),
             routes,
             matcher: OnceLock::new(),
             trigger,
@@ -303,7 +317,47 @@ impl App {
         Ok(event::encode(kind, &res))
     }
 
+    /// Answers a routed request: CORS preflights here, everything else by
+    /// routing, with the CORS headers added to whatever came out (problems
+    /// and panics included).
     pub(crate) async fn respond(&self, found: Found<'_>, parts: Parts<'_>) -> Response {
+        let Some(cors) = &self.0.cors else {
+            return self.route(found, parts).await;
+        };
+        let origin = header(&parts.headers, "origin").map(str::to_owned);
+        if let (Some(o), Some(acrm)) = (
+            origin.as_deref(),
+            header(&parts.headers, "access-control-request-method"),
+        ) {
+            if parts.method == http::Method::OPTIONS {
+                let methods = match &found {
+                    Found::Route(r, _, _) => self.path_methods(r),
+                    Found::MethodNotAllowed(allowed) => allowed.clone(),
+                    Found::NotFound => Vec::new(),
+                };
+                if !methods.is_empty() {
+                    let acrh = header(&parts.headers, "access-control-request-headers");
+                    return cors.preflight(o, acrm, acrh, &methods);
+                }
+            }
+        }
+        let mut res = self.route(found, parts).await;
+        cors.decorate(origin.as_deref(), &mut res);
+        res
+    }
+
+    /// Every method routed on the path of `r`.
+    fn path_methods(&self, r: &Route) -> Vec<Method> {
+        self.0
+            .routes
+            .table
+            .iter()
+            .filter(|x| x.apigw_path == r.apigw_path)
+            .map(|x| x.method)
+            .collect()
+    }
+
+    async fn route(&self, found: Found<'_>, parts: Parts<'_>) -> Response {
         match found {
             Found::NotFound => Problem::new(
                 StatusCode::NOT_FOUND,
@@ -349,6 +403,14 @@ impl App {
             }
         }
     }
+}
+
+/// The first value of a header (names compare case-insensitively).
+fn header<'a>(headers: &'a [(Cow<'_, str>, Cow<'_, str>)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| &**v)
 }
 
 /// The request pieces that do not depend on routing.

@@ -67,6 +67,7 @@
 //! | `uuid` | no | `FromParam` for `uuid::Uuid` |
 #![warn(missing_docs)]
 
+pub mod cors;
 mod dispatch;
 mod event;
 mod extract;
@@ -80,6 +81,7 @@ mod server;
 pub mod test;
 pub mod trigger;
 
+pub use cors::Cors;
 pub use dispatch::{App, Invocation};
 pub use event::EventError;
 pub use extract::{
@@ -107,10 +109,10 @@ pub mod prelude {
         SqsMessage, StreamRecord,
     };
     pub use crate::{
-        Context, Cookies, EventKind, Form, HeaderMap, HeaderName, HttpError, IntoResponse, Json,
-        Problem, Query, RawEvent, Redirect, Request, Response, Routes, State, StatusCode, delete,
-        dynamodb_stream, get, head, invoke, kinesis, options, patch, post, put, route, routes,
-        schedule, sns, sqs,
+        Context, Cookies, Cors, EventKind, Form, HeaderMap, HeaderName, HttpError, IntoResponse,
+        Json, Problem, Query, RawEvent, Redirect, Request, Response, Routes, State, StatusCode,
+        delete, dynamodb_stream, get, head, invoke, kinesis, options, patch, post, put, route,
+        routes, schedule, sns, sqs,
     };
 }
 
@@ -172,6 +174,15 @@ pub async fn run(routes: Routes) -> Result<(), Error> {
 /// not provided is an init error (reported to the Runtime API under Lambda)
 /// before anything is served.
 pub async fn run_with(routes: Routes, mode: Mode) -> Result<(), Error> {
+    let routes = match routes.cors_from_env() {
+        Ok(r) => r,
+        Err(e) => {
+            if let Mode::Lambda(api) = &mode {
+                let _ = runtime::init_error(api, "Lambada.InvalidCors", &e.to_string()).await;
+            }
+            return Err(e);
+        }
+    };
     if let Err(e) = routes.check() {
         if let Mode::Lambda(api) = &mode {
             let _ = runtime::init_error(api, "Lambada.MissingState", &e.to_string()).await;

@@ -296,6 +296,7 @@ pub struct Routes {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Options {
     pub base_path: Option<String>,
+    pub cors: Option<crate::cors::Cors>,
 }
 
 impl Routes {
@@ -310,7 +311,10 @@ impl Routes {
             states: States {
                 entries: Vec::new(),
             },
-            options: Options { base_path: None },
+            options: Options {
+                base_path: None,
+                cors: None,
+            },
         }
     }
 
@@ -328,6 +332,33 @@ impl Routes {
         let p = prefix.into();
         self.options.base_path = Some(format!("/{}", p.trim_matches('/')));
         self
+    }
+
+    /// Answers CORS preflights and adds the CORS headers to every response
+    /// (see [`Cors`](crate::Cors)). A `LAMBADA_CORS` environment variable
+    /// (JSON, what `cargo lambada` sets from configuration) replaces this at
+    /// cold start.
+    pub fn cors(mut self, cors: crate::cors::Cors) -> Routes {
+        self.options.cors = Some(cors);
+        self
+    }
+
+    /// The CORS settings, if any.
+    pub fn cors_settings(&self) -> Option<&crate::cors::Cors> {
+        self.options.cors.as_ref()
+    }
+
+    /// Replaces the CORS settings with `LAMBADA_CORS` (JSON) when it is set.
+    pub(crate) fn cors_from_env(mut self) -> Result<Routes, crate::Error> {
+        if let Some(json) = std::env::var("LAMBADA_CORS")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+        {
+            let cors: crate::cors::Cors = serde_json::from_str(&json)
+                .map_err(|e| format!("LAMBADA_CORS is not valid CORS settings: {e}"))?;
+            self.options.cors = Some(cors);
+        }
+        Ok(self)
     }
 
     /// The HTTP routes, in the order they were given.
@@ -385,6 +416,9 @@ impl Routes {
                 }
             }
         }
+        if let Some(Err(e)) = self.options.cors.as_ref().map(|c| c.compile()) {
+            missing.push(e);
+        }
         if missing.is_empty() {
             Ok(())
         } else {
@@ -421,6 +455,7 @@ impl Routes {
             "lambada": env!("CARGO_PKG_VERSION"),
             "routes": routes,
             "triggers": triggers,
+            "cors": self.options.cors,
         })
     }
 }
