@@ -355,15 +355,15 @@ impl CorsPolicy {
             .map(str::trim)
             .filter(|h| !h.is_empty())
             .collect();
-        if !self.any_header {
-            if let Some(h) = requested.iter().find(|h| {
+        if !self.any_header
+            && let Some(h) = requested.iter().find(|h| {
                 !self
                     .headers
                     .iter()
                     .any(|a| a.as_str().eq_ignore_ascii_case(h))
-            }) {
-                return reject(format!("CORS: request header `{h}` is not allowed"));
-            }
+            })
+        {
+            return reject(format!("CORS: request header `{h}` is not allowed"));
         }
         let mut res = ().into_response();
         let h = res.headers_mut();

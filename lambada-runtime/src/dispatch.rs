@@ -328,17 +328,16 @@ impl App {
         if let (Some(o), Some(acrm)) = (
             origin.as_deref(),
             header(&parts.headers, "access-control-request-method"),
-        ) {
-            if parts.method == http::Method::OPTIONS {
-                let methods = match &found {
-                    Found::Route(r, _, _) => self.path_methods(r),
-                    Found::MethodNotAllowed(allowed) => allowed.clone(),
-                    Found::NotFound => Vec::new(),
-                };
-                if !methods.is_empty() {
-                    let acrh = header(&parts.headers, "access-control-request-headers");
-                    return cors.preflight(o, acrm, acrh, &methods);
-                }
+        ) && parts.method == http::Method::OPTIONS
+        {
+            let methods = match &found {
+                Found::Route(r, _, _) => self.path_methods(r),
+                Found::MethodNotAllowed(allowed) => allowed.clone(),
+                Found::NotFound => Vec::new(),
+            };
+            if !methods.is_empty() {
+                let acrh = header(&parts.headers, "access-control-request-headers");
+                return cors.preflight(o, acrm, acrh, &methods);
             }
         }
         let mut res = self.route(found, parts).await;
