@@ -178,6 +178,9 @@ pub struct Config {
     pub api_name: String,
     pub endpoint_url: Option<String>,
     pub target: Option<String>,
+    /// CORS settings from configuration (replacing the code's); also in
+    /// `environment` as `LAMBADA_CORS`, which the runtime reads.
+    pub cors: Option<lambada::Cors>,
 }
 
 /// The config keys as they may appear in files (the environment map is a
@@ -203,6 +206,7 @@ struct FileSettings {
     api_name: Option<String>,
     endpoint_url: Option<String>,
     target: Option<String>,
+    cors: Option<lambada::Cors>,
 }
 
 /// `bin` as the configuration layers below the flags set it.
@@ -368,8 +372,26 @@ fn load_layers(
     let fig = Figment::new()
         .merge(Serialized::defaults(metadata_without_null(metadata)))
         .merge(Toml::file(project.package_dir.join("Lambada.toml")))
-        .merge(env)
-        .merge(Serialized::defaults(&cli));
+        .merge(env);
+    // `LAMBADA_CORS` is JSON (the same text the runtime reads), not
+    // figment's `{key=value}` syntax; it sits at the environment's layer.
+    let fig = match std::env::var("LAMBADA_CORS")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        Some(json) => {
+            let v: serde_json::Value =
+                serde_json::from_str(&json).map_err(|e| ConfigError::Invalid {
+                    key: "cors",
+                    message: format!("LAMBADA_CORS is not JSON: {e}"),
+                })?;
+            Figment::new()
+                .merge(fig)
+                .merge(Serialized::default("cors", v))
+        }
+        None => fig,
+    };
+    let fig = fig.merge(Serialized::defaults(&cli));
     let fig = match cli_env {
         Some(e) => fig.merge(Serialized::default("environment", e)),
         None => fig,
@@ -388,7 +410,17 @@ fn load_layers(
             message: format!("{t} s: Lambda allows 1 to 900"),
         });
     }
+    let mut environment = s.environment.unwrap_or_default();
+    if let Some(c) = &s.cors {
+        c.compile().map_err(|message| ConfigError::Invalid {
+            key: "cors",
+            message,
+        })?;
+        let json = serde_json::to_string(c).expect("CORS settings serialize");
+        environment.insert("LAMBADA_CORS".into(), json);
+    }
     Ok(Config {
+        cors: s.cors,
         api_name: s.api_name.unwrap_or_else(|| function.clone()),
         function,
         bucket: s.bucket,
@@ -397,7 +429,7 @@ fn load_layers(
         memory: s.memory.unwrap_or(128),
         timeout: s.timeout.unwrap_or(30),
         architecture: s.architecture.unwrap_or_default(),
-        environment: s.environment.unwrap_or_default(),
+        environment,
         subnets: s.subnets.unwrap_or_default(),
         security_groups: s.security_groups.unwrap_or_default(),
         role: s.role,
@@ -540,6 +572,56 @@ mod tests {
             )
             .unwrap_err();
             assert!(e.to_string().contains("bukket"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn cors_layers_reach_the_function_environment() {
+        figment::Jail::expect_with(|jail| {
+            let dir = jail.directory().to_path_buf();
+            let load = |meta: serde_json::Value| {
+                load_layers(
+                    &Settings::default(),
+                    project(&dir),
+                    meta,
+                    Env::prefixed("LAMBADA_"),
+                )
+            };
+            let none = load(serde_json::Value::Null).unwrap();
+            assert!(none.cors.is_none());
+            assert!(!none.environment.contains_key("LAMBADA_CORS"));
+
+            let meta = serde_json::json!({"cors": {"origins": ["https://app.example.com"], "max_age": 600}});
+            let c = load(meta.clone()).unwrap();
+            let cors = c.cors.as_ref().unwrap();
+            assert_eq!(cors.origins, ["https://app.example.com"]);
+            assert_eq!(cors.max_age, Some(600));
+            let sent: lambada::Cors = serde_json::from_str(&c.environment["LAMBADA_CORS"]).unwrap();
+            assert_eq!(sent.origins, cors.origins);
+
+            // Lambada.toml over the metadata, LAMBADA_CORS (JSON) over both,
+            // key by key as every table merges.
+            jail.create_file("Lambada.toml", "[cors]\ncredentials = true\n")?;
+            jail.set_env("LAMBADA_CORS", r#"{"origins": ["http://localhost:5173"]}"#);
+            let c = load(meta.clone()).unwrap();
+            let cors = c.cors.unwrap();
+            assert_eq!(cors.origins, ["http://localhost:5173"]);
+            assert!(cors.credentials);
+            assert_eq!(cors.max_age, Some(600));
+
+            jail.set_env("LAMBADA_CORS", "{not json");
+            let e = load(meta.clone()).unwrap_err().to_string();
+            assert!(e.contains("LAMBADA_CORS is not JSON"), "{e}");
+            jail.set_env(
+                "LAMBADA_CORS",
+                r#"{"origins": ["https://app.example.com/"]}"#,
+            );
+            let e = load(meta.clone()).unwrap_err().to_string();
+            assert!(e.contains("cors") && e.contains("app.example.com/"), "{e}");
+            jail.set_env("LAMBADA_CORS", r#"{"origin": ["https://a.example"]}"#);
+            let e = load(meta).unwrap_err().to_string();
+            assert!(e.contains("origin"), "{e}");
             Ok(())
         });
     }

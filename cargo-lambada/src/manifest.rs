@@ -218,6 +218,9 @@ pub struct Manifest {
     /// The other triggers, one function each (absent from older binaries).
     #[serde(default)]
     pub triggers: Vec<TriggerEntry>,
+    /// The CORS settings given in code (`routes![…].cors(…)`).
+    #[serde(default)]
+    pub cors: Option<lambada::Cors>,
 }
 
 impl Manifest {

@@ -105,7 +105,37 @@ pub fn openapi(cfg: &Config, m: &Manifest, uri: Value) -> Result<Value, PackageE
             .or_default()
             .insert(r.method.to_lowercase(), op);
     }
-    let doc = json!({
+    let cors = effective_cors(cfg, m);
+    if cors.is_some() {
+        let mut ids = std::collections::BTreeSet::new();
+        // Preflights go to the function, which answers them for every routed
+        // path (`lambada::Cors`): one rule set for serve, tests and AWS.
+        for (path, ops) in paths.iter_mut() {
+            if ops.contains_key("options") {
+                continue;
+            }
+            let params: Vec<Value> = path_params(path)
+                .into_iter()
+                .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
+                .collect();
+            let mut op = json!({
+                "operationId": preflight_id(path, &mut ids),
+                "summary": "CORS preflight, answered by the function",
+                "responses": {"204": {"description": "CORS preflight answer"}},
+                "x-amazon-apigateway-integration": {
+                    "type": "AWS_PROXY",
+                    "httpMethod": "POST",
+                    "uri": uri,
+                    "passthroughBehavior": "when_no_match",
+                },
+            });
+            if !params.is_empty() {
+                op["parameters"] = Value::Array(params);
+            }
+            ops.insert("options".into(), op);
+        }
+    }
+    let mut doc = json!({
         "openapi": "3.0.1",
         "info": {
             "title": cfg.api_name,
@@ -114,11 +144,94 @@ pub fn openapi(cfg: &Config, m: &Manifest, uri: Value) -> Result<Value, PackageE
         },
         "paths": paths,
     });
+    if let Some(c) = cors {
+        doc["x-amazon-apigateway-gateway-responses"] = gateway_responses(c);
+    }
     let size = serde_json::to_vec(&doc).map(|v| v.len()).unwrap_or(0);
     if size > MAX_DEFINITION_BYTES {
         return Err(PackageError::DefinitionTooLarge(size));
     }
     Ok(doc)
+}
+
+/// A unique operation id for the preflight of `path`, from its segments
+/// (`/helloworld/{id}` → `preflight_helloworld_id`).
+fn preflight_id(path: &str, seen: &mut std::collections::BTreeSet<String>) -> String {
+    let words: Vec<String> = path
+        .split('/')
+        .map(|s| {
+            s.chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect::<String>()
+                .trim_matches('_')
+                .to_owned()
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    let base = if words.is_empty() {
+        "preflight_root".to_owned()
+    } else {
+        format!("preflight_{}", words.join("_"))
+    };
+    let mut id = base.clone();
+    let mut n = 2;
+    while !seen.insert(id.clone()) {
+        id = format!("{base}_{n}");
+        n += 1;
+    }
+    id
+}
+
+/// The CORS settings in force: configuration's, else the code's.
+pub fn effective_cors<'a>(cfg: &'a Config, m: &'a Manifest) -> Option<&'a lambada::Cors> {
+    cfg.cors.as_ref().or(m.cors.as_ref())
+}
+
+/// API Gateway's own error responses (an authorizer's 401, a throttled
+/// 429, a timed-out 504) with the CORS headers, so a browser can read them.
+/// They cannot see the function's origin list: one exact origin, or `*`
+/// without credentials, is sent as it is; otherwise the request's `Origin`
+/// is echoed (these bodies carry only API Gateway's own message).
+fn gateway_responses(c: &lambada::Cors) -> Value {
+    let any = c.origins.iter().any(|o| o == "*");
+    let origin = match c.origins.as_slice() {
+        [one] if one != "*" && !one.contains('*') => format!("'{one}'"),
+        _ if any && !c.credentials => "'*'".to_owned(),
+        _ => "method.request.header.origin".to_owned(),
+    };
+    let mut params = serde_json::Map::new();
+    params.insert(
+        "gatewayresponse.header.Access-Control-Allow-Origin".into(),
+        json!(origin),
+    );
+    if origin != "'*'" {
+        params.insert("gatewayresponse.header.Vary".into(), json!("'Origin'"));
+    }
+    if c.credentials {
+        params.insert(
+            "gatewayresponse.header.Access-Control-Allow-Credentials".into(),
+            json!("'true'"),
+        );
+    }
+    if !c.expose_headers.is_empty() {
+        params.insert(
+            "gatewayresponse.header.Access-Control-Expose-Headers".into(),
+            json!(format!("'{}'", c.expose_headers.join(","))),
+        );
+    }
+    // DEFAULT_4XX and DEFAULT_5XX cover every type; UNAUTHORIZED and
+    // ACCESS_DENIED (the authorizers' answers) are named so that they keep
+    // the headers should either default be changed.
+    let mut out = serde_json::Map::new();
+    for kind in [
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+        "UNAUTHORIZED",
+        "ACCESS_DENIED",
+    ] {
+        out.insert(kind.into(), json!({"responseParameters": params}));
+    }
+    Value::Object(out)
 }
 
 /// The `execute-api` source ARN pattern of one route (`*` for variables).
