@@ -41,6 +41,16 @@ method_attr! {
     ///
     /// See the `lambada` crate documentation for the path grammar and the
     /// handler arguments.
+    ///
+    /// After the path, every method attribute takes:
+    ///
+    /// | argument | what |
+    /// |---|---|
+    /// | `auth = "name"` | the authorizer that protects the route (configured as `[package.metadata.lambada.authorizers.name]`) |
+    /// | `auth = "none"` | public, even when the table has a default (`routes![…].auth("name")`) |
+    /// | `scopes = ["orders/read", …]` | the caller's token must carry at least one of them |
+    ///
+    /// `#[get("/orders/<id>", auth = "users", scopes = ["orders/read"])]`
     get => Get;
     /// Routes `POST` requests: `#[post("/items")]`.
     post => Post;

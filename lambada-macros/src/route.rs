@@ -73,11 +73,160 @@ struct RouteModel {
     segments: Vec<Segment<'static>>,
     args: Vec<Arg>,
     is_async: bool,
+    options: RouteOptions,
 }
 
 struct RouteArgs {
     method: HttpMethod,
     path: syn::LitStr,
+    /// `key = value` arguments after the path, validated by [`options`].
+    extra: Vec<(syn::Ident, syn::Expr)>,
+}
+
+/// Who may call the route, as the attribute says.
+enum AuthArg {
+    Default,
+    Public,
+    Named(String),
+}
+
+/// `auth = "…"` and `scopes = […]`.
+struct RouteOptions {
+    auth: AuthArg,
+    scopes: Vec<String>,
+}
+
+/// Parses `, key = value` pairs until the end of the input.
+fn parse_extra(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<(syn::Ident, syn::Expr)>> {
+    let mut out = Vec::new();
+    while !input.is_empty() {
+        input.parse::<syn::Token![,]>()?;
+        if input.is_empty() {
+            break;
+        }
+        let key: syn::Ident = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected `auth = \"name\"` or `scopes = [\"scope\"]` after the path",
+            )
+        })?;
+        input
+            .parse::<syn::Token![=]>()
+            .map_err(|_| syn::Error::new(key.span(), format!("expected `{key} = …`")))?;
+        let value: syn::Expr = input.parse()?;
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+/// The name rules of authorizers (the runtime's `auth::check_name`).
+fn check_authorizer_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("an authorizer name cannot be empty: name one, or write `auth = \"none\"` for a public route".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        return Err(format!(
+            "authorizer name `{name}` has `{c}`: use letters, digits, `_` and `-`"
+        ));
+    }
+    Ok(())
+}
+
+/// Validates the `key = value` arguments, reporting every error.
+fn options(extra: &[(syn::Ident, syn::Expr)], errors: &mut Errors) -> RouteOptions {
+    let mut auth: Option<AuthArg> = None;
+    let mut scopes: Option<Vec<String>> = None;
+    let lit_str = |e: &syn::Expr| match e {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Some(s.clone()),
+        _ => None,
+    };
+    for (key, value) in extra {
+        match key.to_string().as_str() {
+            "auth" => {
+                if auth.is_some() {
+                    errors.spanned(key.span(), "duplicate `auth`");
+                    continue;
+                }
+                let Some(lit) = lit_str(value) else {
+                    errors.spanned(
+                        value.span(),
+                        "expected the authorizer's name: `auth = \"users\"`, or `auth = \"none\"` for a public route",
+                    );
+                    continue;
+                };
+                let name = lit.value();
+                if name == "none" {
+                    auth = Some(AuthArg::Public);
+                } else if let Err(e) = check_authorizer_name(&name) {
+                    errors.spanned(lit.span(), e);
+                } else {
+                    auth = Some(AuthArg::Named(name));
+                }
+            }
+            "scopes" => {
+                if scopes.is_some() {
+                    errors.spanned(key.span(), "duplicate `scopes`");
+                    continue;
+                }
+                let syn::Expr::Array(list) = value else {
+                    errors.spanned(
+                        value.span(),
+                        "expected a list of OAuth scopes: `scopes = [\"orders/read\"]`",
+                    );
+                    continue;
+                };
+                if list.elems.is_empty() {
+                    errors.spanned(
+                        list.span(),
+                        "an empty `scopes` list asks for nothing: remove it, or name at least one scope",
+                    );
+                }
+                let mut out = Vec::new();
+                for e in &list.elems {
+                    match lit_str(e) {
+                        Some(l)
+                            if l.value().is_empty() || l.value().contains(char::is_whitespace) =>
+                        {
+                            errors.spanned(
+                                l.span(),
+                                "a scope is one non-empty word without spaces (`orders/read`)",
+                            );
+                        }
+                        Some(l) => out.push(l.value()),
+                        None => {
+                            errors.spanned(e.span(), "expected a scope string: `\"orders/read\"`")
+                        }
+                    }
+                }
+                scopes = Some(out);
+            }
+            other => errors.spanned(
+                key.span(),
+                format!("unknown argument `{other}`: expected `auth` or `scopes`"),
+            ),
+        }
+    }
+    let scopes = scopes.unwrap_or_default();
+    if matches!(auth, Some(AuthArg::Public)) && !scopes.is_empty() {
+        errors.spanned(
+            extra
+                .iter()
+                .find(|(k, _)| k == "scopes")
+                .map(|(k, _)| k.span())
+                .unwrap_or_else(Span::call_site),
+            "a public route (`auth = \"none\"`) cannot require scopes",
+        );
+    }
+    RouteOptions {
+        auth: auth.unwrap_or(AuthArg::Default),
+        scopes,
+    }
 }
 
 fn parse_args(method: Option<HttpMethod>, args: TokenStream) -> syn::Result<RouteArgs> {
@@ -89,13 +238,21 @@ fn parse_args(method: Option<HttpMethod>, args: TokenStream) -> syn::Result<Rout
     }
     match method {
         Some(m) => {
-            let path: syn::LitStr = syn::parse2(args).map_err(|e| {
-                syn::Error::new(
-                    e.span(),
-                    "expected a route path string: `#[get(\"/hello/<name>\")]`",
-                )
-            })?;
-            Ok(RouteArgs { method: m, path })
+            let parser = |input: syn::parse::ParseStream<'_>| {
+                let path: syn::LitStr = input.parse().map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "expected a route path string: `#[get(\"/hello/<name>\")]`",
+                    )
+                })?;
+                let extra = parse_extra(input)?;
+                Ok(RouteArgs {
+                    method: m,
+                    path,
+                    extra,
+                })
+            };
+            syn::parse::Parser::parse2(parser, args)
         }
         None => {
             let parser = |input: syn::parse::ParseStream<'_>| {
@@ -108,8 +265,12 @@ fn parse_args(method: Option<HttpMethod>, args: TokenStream) -> syn::Result<Rout
                 })?;
                 input.parse::<syn::Token![,]>()?;
                 let path: syn::LitStr = input.parse()?;
-                let _ = input.parse::<Option<syn::Token![,]>>()?;
-                Ok(RouteArgs { method: m, path })
+                let extra = parse_extra(input)?;
+                Ok(RouteArgs {
+                    method: m,
+                    path,
+                    extra,
+                })
             };
             syn::parse::Parser::parse2(parser, args)
         }
@@ -277,11 +438,15 @@ fn take_source_attr(
 }
 
 fn model(
-    method: HttpMethod,
-    path_lit: syn::LitStr,
+    RouteArgs {
+        method,
+        path: path_lit,
+        extra,
+    }: RouteArgs,
     func: &mut syn::ItemFn,
     errors: &mut Errors,
 ) -> Option<RouteModel> {
+    let options = options(&extra, errors);
     let value = path_lit.value();
     let value: &'static str = leak(&value);
     let parsed = match lambada_path::parse(value) {
@@ -457,6 +622,7 @@ fn model(
         path_lit,
         args,
         is_async: func.sig.asyncness.is_some(),
+        options,
     })
 }
 
@@ -582,6 +748,12 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
             None => quote!(::core::option::Option::None),
         },
     };
+    let auth = match &m.options.auth {
+        AuthArg::Default => quote!(::lambada::__private::Auth::Default),
+        AuthArg::Public => quote!(::lambada::__private::Auth::Public),
+        AuthArg::Named(n) => quote!(::lambada::__private::Auth::Authorizer(#n)),
+    };
+    let scopes = &m.options.scopes;
     let await_ = if m.is_async { quote!(.await) } else { quote!() };
     let ret_span = match &func.sig.output {
         syn::ReturnType::Type(_, ty) => ty.span(),
@@ -618,6 +790,8 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
                     request_content_type: #request_ct,
                     response_content_type: #response_ct,
                     states: &[#(#states),*],
+                    auth: #auth,
+                    scopes: &[#(#scopes),*],
                     call: __lambada_call,
                 });
             }
@@ -662,7 +836,7 @@ pub(crate) fn expand(
     };
     let mut errors = Errors::default();
     let model = match parse_args(method, args) {
-        Ok(a) => model(a.method, a.path, &mut func, &mut errors),
+        Ok(a) => model(a, &mut func, &mut errors),
         Err(e) => {
             errors.push(e);
             // Still strip parameter attributes so they do not add errors.

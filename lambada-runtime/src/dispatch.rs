@@ -394,6 +394,9 @@ impl App {
                     route: Some(route),
                     states: &self.0.routes.states,
                 };
+                if let Some(refused) = crate::auth::enforce(&self.0.routes, route, &req.context) {
+                    return refused;
+                }
                 let mut res = call(route, &req).await;
                 if head {
                     *res.body_mut() = bytes::Bytes::new();

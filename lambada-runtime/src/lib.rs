@@ -67,6 +67,7 @@
 //! | `uuid` | no | `FromParam` for `uuid::Uuid` |
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod cors;
 mod dispatch;
 mod event;
@@ -97,13 +98,14 @@ pub use lambada_macros::{
 };
 pub use request::{Context, EventKind, Request};
 pub use response::{ApiError, Body, Html, HttpError, IntoResponse, Problem, Redirect, Response};
-pub use route::{Entry, Method, Param, Route, RouteDef, Routes, Source, StateKey};
+pub use route::{Auth, Entry, Method, Param, Route, RouteDef, Routes, Source, StateKey};
 
 /// The error type of `main` and of [`run`].
 pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything a handler module needs: `use lambada::prelude::*;`.
 pub mod prelude {
+    pub use crate::auth::{AuthContext, Claims};
     pub use crate::trigger::{
         Failures, KinesisRecord, LambdaContext, Raw, Records, ScheduledEvent, SnsMessage,
         SqsMessage, StreamRecord,
@@ -219,8 +221,8 @@ pub async fn run_with(routes: Routes, mode: Mode) -> Result<(), Error> {
 pub mod __private {
     pub use crate::extract::marker::{ViaBody, ViaParts};
     pub use crate::route::{
-        Entry, HandlerFuture, Param, Route, RouteDef, Source, StateKey, check_route, count_http,
-        count_triggers, http_table, trigger_table,
+        Auth, Entry, HandlerFuture, Param, Route, RouteDef, Source, StateKey, check_route,
+        count_http, count_triggers, http_table, trigger_table,
     };
     pub use crate::trigger::{
         DynamoDbStreamInput, FromInvocation, InvokeInput, KinesisInput, OneFuture, ScheduleInput,
@@ -328,6 +330,8 @@ pub mod __private {
             request_content_type: None,
             response_content_type: None,
             states: &[],
+            auth: crate::route::Auth::Default,
+            scopes: &[],
             call: never,
         }
     }

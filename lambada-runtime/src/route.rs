@@ -127,6 +127,17 @@ impl StateKey {
     }
 }
 
+/// Who may call a route: `auth = "…"` on the route attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// No `auth` argument: the table's default ([`Routes::auth`]), if any.
+    Default,
+    /// `auth = "none"`: public, even when the table has a default.
+    Public,
+    /// `auth = "name"`: the authorizer configured (or defined) as `name`.
+    Authorizer(&'static str),
+}
+
 /// The future a generated handler returns.
 pub type HandlerFuture<'r> = Pin<Box<dyn Future<Output = Response> + Send + 'r>>;
 
@@ -161,6 +172,11 @@ pub struct Route {
     pub response_content_type: Option<&'static str>,
     /// The shared-state types the handler needs.
     pub states: &'static [StateKey],
+    /// Who may call it (`auth = "…"`).
+    pub auth: Auth,
+    /// OAuth scopes of which the caller's token must carry at least one
+    /// (`scopes = […]`; API Gateway's rule for JWT and Cognito authorizers).
+    pub scopes: &'static [&'static str],
     /// The generated dispatch function.
     #[doc(hidden)]
     pub call: HandlerFn,
@@ -297,6 +313,7 @@ pub struct Routes {
 pub(crate) struct Options {
     pub base_path: Option<String>,
     pub cors: Option<crate::cors::Cors>,
+    pub auth: Option<String>,
 }
 
 impl Routes {
@@ -314,6 +331,7 @@ impl Routes {
             options: Options {
                 base_path: None,
                 cors: None,
+                auth: None,
             },
         }
     }
@@ -341,6 +359,38 @@ impl Routes {
     pub fn cors(mut self, cors: crate::cors::Cors) -> Routes {
         self.options.cors = Some(cors);
         self
+    }
+
+    /// Protects every route without an `auth` argument of its own with the
+    /// authorizer `name` (a route opts out with `auth = "none"`).
+    ///
+    /// ```
+    /// use lambada::prelude::*;
+    ///
+    /// #[get("/orders/<id>", scopes = ["orders/read"])]
+    /// async fn order(id: u32) -> String { id.to_string() }
+    ///
+    /// #[get("/health", auth = "none")]
+    /// async fn health() -> &'static str { "ok" }
+    ///
+    /// let routes = routes![order, health].auth("users");
+    /// let [order, health] = [0, 1].map(|i| routes.iter().nth(i).unwrap());
+    /// assert_eq!(routes.authorizer_of(order), Some("users"));
+    /// assert_eq!(routes.authorizer_of(health), None);
+    /// ```
+    pub fn auth(mut self, name: impl Into<String>) -> Routes {
+        self.options.auth = Some(name.into());
+        self
+    }
+
+    /// The authorizer protecting `route`: its own `auth`, else the table's
+    /// default; `None` for a public route.
+    pub fn authorizer_of<'a>(&'a self, route: &'a Route) -> Option<&'a str> {
+        match route.auth {
+            Auth::Public => None,
+            Auth::Authorizer(name) => Some(name),
+            Auth::Default => self.options.auth.as_deref(),
+        }
     }
 
     /// The CORS settings, if any.
@@ -419,6 +469,19 @@ impl Routes {
         if let Some(Err(e)) = self.options.cors.as_ref().map(|c| c.compile()) {
             missing.push(e);
         }
+        if let Some(name) = &self.options.auth
+            && let Err(e) = crate::auth::check_name(name)
+        {
+            missing.push(format!("the table's default authorizer: {e}"));
+        }
+        for r in self.table {
+            if !r.scopes.is_empty() && self.authorizer_of(r).is_none() {
+                missing.push(format!(
+                    "handler `{}` ({} {}) requires scopes but no authorizer protects it: give it `auth = \"…\"` or the table a default with `.auth(\"…\")`",
+                    r.handler, r.method, r.canonical
+                ));
+            }
+        }
         if missing.is_empty() {
             Ok(())
         } else {
@@ -447,6 +510,8 @@ impl Routes {
                     })).collect::<Vec<_>>(),
                     "request_content_type": r.request_content_type,
                     "response_content_type": r.response_content_type,
+                    "auth": self.authorizer_of(r),
+                    "scopes": r.scopes,
                 })
             })
             .collect();

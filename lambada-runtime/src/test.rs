@@ -125,6 +125,7 @@ impl Client {
             headers: Vec::new(),
             body: None,
             authorizer: None,
+            identity: None,
             source_ip: "203.0.113.7".into(),
         }
     }
@@ -177,6 +178,26 @@ impl Client {
     }
 }
 
+/// `v` with its numbers and booleans as strings, as REST APIs pass
+/// authorizer values on.
+fn stringified(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(k, x)| {
+                let x = match x {
+                    serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
+                        serde_json::Value::String(x.to_string())
+                    }
+                    other => other.clone(),
+                };
+                (k.clone(), x)
+            })
+            .collect(),
+        other => other.clone(),
+    }
+}
+
 /// A request being built. Finish with [`send`](RequestBuilder::send).
 #[derive(Debug)]
 pub struct RequestBuilder {
@@ -187,7 +208,41 @@ pub struct RequestBuilder {
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
     authorizer: Option<serde_json::Value>,
+    identity: Option<Identity>,
     source_ip: String,
+}
+
+/// What an authorizer said, put into the event in the kind's own shape.
+#[derive(Debug)]
+enum Identity {
+    Claims(serde_json::Value),
+    Context(serde_json::Value),
+}
+
+impl Identity {
+    fn authorizer(&self, kind: EventKind) -> Option<serde_json::Value> {
+        match (self, kind) {
+            (Identity::Claims(c), EventKind::RestV1) => {
+                Some(serde_json::json!({"claims": stringified(c)}))
+            }
+            (Identity::Claims(c), EventKind::HttpV2) => {
+                let scopes = c
+                    .get("scope")
+                    .and_then(|s| s.as_str())
+                    .map(|s| s.split_whitespace().collect::<Vec<_>>());
+                Some(serde_json::json!({"jwt": {"claims": c, "scopes": scopes}}))
+            }
+            (Identity::Context(c), EventKind::RestV1) => {
+                let mut v = stringified(c);
+                if let Some(m) = v.as_object_mut() {
+                    m.entry("principalId").or_insert_with(|| "user".into());
+                }
+                Some(v)
+            }
+            (Identity::Context(c), EventKind::HttpV2) => Some(serde_json::json!({"lambda": c})),
+            _ => None,
+        }
+    }
 }
 
 impl RequestBuilder {
@@ -227,6 +282,22 @@ impl RequestBuilder {
         self.authorizer = Some(value);
         self
     }
+    /// A JWT / Cognito authorizer's claims, where this event kind carries
+    /// them: REST events as a Cognito authorizer does (`claims`, every value
+    /// a string), HTTP API events as a JWT authorizer does (`jwt.claims`,
+    /// and `jwt.scopes` from the `scope` claim). Function URL and ALB
+    /// events carry no authorizer result.
+    pub fn claims(mut self, claims: serde_json::Value) -> Self {
+        self.identity = Some(Identity::Claims(claims));
+        self
+    }
+    /// A Lambda authorizer's context, where this event kind carries it:
+    /// REST events beside `principalId` (every value a string), HTTP API
+    /// events under `lambda`.
+    pub fn authorizer_context(mut self, context: serde_json::Value) -> Self {
+        self.identity = Some(Identity::Context(context));
+        self
+    }
     /// The caller's IP address.
     pub fn source_ip(mut self, ip: &str) -> Self {
         self.source_ip = ip.to_owned();
@@ -258,7 +329,10 @@ impl RequestBuilder {
         event.params = params;
         event.stage = self.client.stage.clone();
         event.source_ip = self.source_ip.clone();
-        event.authorizer = self.authorizer.clone();
+        event.authorizer = match &self.identity {
+            Some(i) => i.authorizer(self.kind),
+            None => self.authorizer.clone(),
+        };
         event.to_json()
     }
 
