@@ -181,6 +181,8 @@ pub struct Config {
     /// CORS settings from configuration (replacing the code's); also in
     /// `environment` as `LAMBADA_CORS`, which the runtime reads.
     pub cors: Option<lambada::Cors>,
+    /// The authorizers routes may name (`auth = "name"`), by name.
+    pub authorizers: BTreeMap<String, crate::auth::AuthorizerConfig>,
 }
 
 /// The config keys as they may appear in files (the environment map is a
@@ -207,6 +209,7 @@ struct FileSettings {
     endpoint_url: Option<String>,
     target: Option<String>,
     cors: Option<lambada::Cors>,
+    authorizers: Option<BTreeMap<String, crate::auth::AuthorizerConfig>>,
 }
 
 /// `bin` as the configuration layers below the flags set it.
@@ -419,8 +422,16 @@ fn load_layers(
         let json = serde_json::to_string(c).expect("CORS settings serialize");
         environment.insert("LAMBADA_CORS".into(), json);
     }
+    let authorizers = s.authorizers.unwrap_or_default();
+    for (name, a) in &authorizers {
+        a.validate(name).map_err(|message| ConfigError::Invalid {
+            key: "authorizers",
+            message,
+        })?;
+    }
     Ok(Config {
         cors: s.cors,
+        authorizers,
         api_name: s.api_name.unwrap_or_else(|| function.clone()),
         function,
         bucket: s.bucket,

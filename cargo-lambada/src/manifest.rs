@@ -23,6 +23,13 @@ pub struct RouteEntry {
     pub request_content_type: Option<String>,
     #[serde(default)]
     pub response_content_type: Option<String>,
+    /// The authorizer protecting it (its own `auth`, else the table's
+    /// default); `None` for a public route.
+    #[serde(default)]
+    pub auth: Option<String>,
+    /// Scopes of which the caller's token must carry one.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 /// What invokes a trigger handler (`kind` in the manifest).
@@ -311,6 +318,46 @@ impl Manifest {
     }
 }
 
+impl Manifest {
+    /// Checks that every authorizer a route names is configured: every
+    /// problem at once, before anything is served, packaged or deployed.
+    pub fn check_auth(
+        &self,
+        authorizers: &std::collections::BTreeMap<String, crate::auth::AuthorizerConfig>,
+    ) -> Result<(), ManifestError> {
+        let known = if authorizers.is_empty() {
+            "none is configured".to_owned()
+        } else {
+            format!(
+                "configured: {}",
+                authorizers
+                    .keys()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let problems: Vec<String> = self
+            .routes
+            .iter()
+            .filter_map(|r| {
+                let name = r.auth.as_deref()?;
+                (!authorizers.contains_key(name)).then(|| {
+                    format!(
+                        "route `{} {}` ({}) names the authorizer `{name}` ({known}): add `[package.metadata.lambada.authorizers.{name}]` with `type = \"cognito\"` or `\"jwt\"`",
+                        r.method, r.path, r.handler
+                    )
+                })
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ManifestError::UnknownAuthorizers(problems.join("\n  ")))
+        }
+    }
+}
+
 /// Errors reading the manifest.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -330,6 +377,8 @@ pub enum ManifestError {
     Unsupported(String, serde_json::Error),
     #[error("the app's triggers cannot be deployed:\n  {0}")]
     InvalidTriggers(String),
+    #[error("the app's routes name authorizers that do not exist:\n  {0}")]
+    UnknownAuthorizers(String),
 }
 
 /// Runs `binary` and reads its route table.
@@ -385,9 +434,16 @@ pub fn print_table(m: &Manifest) {
         "{:<7} {:<w$}  {:<a$}  {:<18} KIND",
         "METHOD", "PATH", "RESOURCE", "HANDLER"
     );
+    let with_auth = m.routes.iter().any(|r| r.auth.is_some());
     for r in &m.routes {
+        let auth = match (&r.auth, with_auth) {
+            (_, false) => String::new(),
+            (None, true) => "  public".to_owned(),
+            (Some(a), true) if r.scopes.is_empty() => format!("  auth {a}"),
+            (Some(a), true) => format!("  auth {a} ({})", r.scopes.join(" | ")),
+        };
         println!(
-            "{:<7} {:<w$}  {:<a$}  {:<18} {}",
+            "{:<7} {:<w$}  {:<a$}  {:<18} {}{auth}",
             r.method, r.path, r.apigw_path, r.handler, r.kind
         );
     }
@@ -488,7 +544,9 @@ pub async fn run(args: RoutesArgs) -> Result<(), ManifestError> {
     } else {
         print_all(&m, &cfg.function);
     }
-    Ok(())
+    // The table is printed either way; a route naming an authorizer that
+    // is not configured is still an error.
+    m.check_auth(&cfg.authorizers)
 }
 
 #[cfg(test)]

@@ -34,6 +34,8 @@ pub enum PackageError {
     DefinitionTooLarge(usize),
     #[error("cannot write {0}: {1}")]
     Io(PathBuf, std::io::Error),
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// The Lambda invocation URI API Gateway calls for a function ARN.
@@ -76,6 +78,8 @@ pub fn openapi(cfg: &Config, m: &Manifest, uri: Value) -> Result<Value, PackageE
     if n > MAX_RESOURCES {
         return Err(PackageError::TooManyResources(n));
     }
+    m.check_auth(&cfg.authorizers)?;
+    let schemes = security_schemes(cfg, m)?;
     let mut paths: BTreeMap<&str, serde_json::Map<String, Value>> = BTreeMap::new();
     for r in m.routes.iter().filter(|r| r.kind == "http") {
         let params: Vec<Value> = path_params(&r.apigw_path)
@@ -99,6 +103,9 @@ pub fn openapi(cfg: &Config, m: &Manifest, uri: Value) -> Result<Value, PackageE
         }
         if let Some(ct) = &r.request_content_type {
             op["requestBody"] = json!({"content": {ct: {"schema": {}}}});
+        }
+        if let Some(name) = &r.auth {
+            op["security"] = json!([{ name: r.scopes }]);
         }
         paths
             .entry(&r.apigw_path)
@@ -147,11 +154,56 @@ pub fn openapi(cfg: &Config, m: &Manifest, uri: Value) -> Result<Value, PackageE
     if let Some(c) = cors {
         doc["x-amazon-apigateway-gateway-responses"] = gateway_responses(c);
     }
+    if !schemes.is_empty() {
+        doc["components"] = json!({"securitySchemes": schemes});
+    }
     let size = serde_json::to_vec(&doc).map(|v| v.len()).unwrap_or(0);
     if size > MAX_DEFINITION_BYTES {
         return Err(PackageError::DefinitionTooLarge(size));
     }
     Ok(doc)
+}
+
+/// The security schemes of the authorizers the routes use, as API Gateway
+/// imports them into a REST API: Cognito user pools as
+/// `cognito_user_pools` authorizers reading the configured header. A JWT
+/// issuer has no REST API form (API Gateway validates JWTs on HTTP APIs
+/// only): refused here, before any AWS call.
+fn security_schemes(
+    cfg: &Config,
+    m: &Manifest,
+) -> Result<serde_json::Map<String, Value>, PackageError> {
+    use crate::auth::AuthorizerKind;
+    let mut out = serde_json::Map::new();
+    for name in m.routes.iter().filter_map(|r| r.auth.as_deref()) {
+        if out.contains_key(name) {
+            continue;
+        }
+        let a = &cfg.authorizers[name];
+        match a.kind {
+            AuthorizerKind::Cognito => {
+                out.insert(
+                    name.to_owned(),
+                    json!({
+                        "type": "apiKey",
+                        "name": a.identity,
+                        "in": "header",
+                        "x-amazon-apigateway-authtype": "cognito_user_pools",
+                        "x-amazon-apigateway-authorizer": {
+                            "type": "cognito_user_pools",
+                            "providerARNs": a.user_pool_arns,
+                        },
+                    }),
+                );
+            }
+            AuthorizerKind::Jwt => {
+                return Err(PackageError::Unsupported(format!(
+                    "the authorizer `{name}` is a JWT issuer, which API Gateway validates on HTTP APIs only; a REST API (what deploy and package create) takes a Cognito user pool (`type = \"cognito\"`); `cargo lambada serve` verifies JWTs locally either way"
+                )));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A unique operation id for the preflight of `path`, from its segments
@@ -687,6 +739,8 @@ mod tests {
             handler: "h".into(),
             request_content_type: None,
             response_content_type: None,
+            auth: None,
+            scopes: Vec::new(),
         }
     }
 

@@ -11,6 +11,8 @@
 //! examples' tests (no `CARGO_BIN_EXE_` for another package's binary), and
 //! [`Moto::lambada`] to run it against moto.
 
+pub mod jwt;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
