@@ -114,6 +114,38 @@ async fn deploy_read_back_redeploy_and_remove_helloworld() {
         "our report matches what moto saw"
     );
 
+    // The Cognito authorizer of `GET /me`, as imported: moto keeps no
+    // authorizer from an import (its apigateway ignores `securitySchemes`),
+    // so the definition sent is what is checked.
+    let requests = moto.requests();
+    let import = requests
+        .iter()
+        .find(|r| r["url"].as_str().unwrap_or("").contains("mode=import"))
+        .expect("an ImportRestApi");
+    let sent: Value = serde_json::from_str(&lambada_test_support::request_body(import)).unwrap();
+    assert_eq!(
+        sent["components"]["securitySchemes"]["users"],
+        serde_json::json!({
+            "type": "apiKey",
+            "name": "Authorization",
+            "in": "header",
+            "x-amazon-apigateway-authtype": "cognito_user_pools",
+            "x-amazon-apigateway-authorizer": {
+                "type": "cognito_user_pools",
+                "providerARNs": ["arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_HelloWrld"],
+            },
+        })
+    );
+    assert_eq!(
+        sent["paths"]["/me"]["get"]["security"],
+        serde_json::json!([{"users": ["profile"]}])
+    );
+    assert!(
+        sent["paths"]["/helloworld/{id}"]["get"]
+            .get("security")
+            .is_none()
+    );
+
     let conf = moto.sdk_config();
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&conf)
@@ -167,6 +199,7 @@ async fn deploy_read_back_redeploy_and_remove_helloworld() {
         ("/helloworld/{id}", "GET"),
         ("/items", "POST"),
         ("/items/{sku}", "GET"),
+        ("/me", "GET"),
         ("/old-home", "GET"),
     ]
     .iter()
@@ -362,6 +395,57 @@ fn missing_bucket_stops_before_any_call() {
     assert!(
         moto.recorded().is_empty(),
         "no AWS call before the settings are complete"
+    );
+}
+
+#[test]
+fn authorizer_problems_stop_before_any_call() {
+    let moto = Moto::start_with_recording();
+    moto.start_recording();
+    let dir = tempfile::tempdir().unwrap();
+    let project = write_fixture(dir.path(), 2, false, Some("auth-fixture"));
+    let main = dir.path().join("src/main.rs");
+    let src = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(
+        &main,
+        src.replace(
+            "#[get(\"/r1/<x>\")]",
+            "#[get(\"/r1/<x>\", auth = \"ghost\")]",
+        ),
+    )
+    .unwrap();
+    let manifest = project.to_str().unwrap();
+    let (ok, _, stderr) = cli(&moto, &["deploy", "--debug", "--manifest-path", manifest]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("`GET /r1/<x>` (r1) names the authorizer `ghost` (none is configured)")
+            && stderr.contains("[package.metadata.lambada.authorizers.ghost]"),
+        "{stderr}"
+    );
+    let (ok, stdout, stderr) = cli(&moto, &["routes", "--manifest-path", manifest]);
+    assert!(!ok && stdout.contains("auth ghost"), "{stdout}{stderr}");
+    assert!(stderr.contains("`ghost`"), "{stderr}");
+
+    // Defined, but as a JWT issuer: REST APIs cannot validate those.
+    let toml = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(
+        &project,
+        toml.replace(
+            "bucket = \"auth-fixture\"\n",
+            "bucket = \"auth-fixture\"\n\n[package.metadata.lambada.authorizers.ghost]\ntype = \"jwt\"\nissuer = \"https://auth.example.com/\"\naudience = [\"api\"]\n",
+        ),
+    )
+    .unwrap();
+    let (ok, _, stderr) = cli(&moto, &["deploy", "--debug", "--manifest-path", manifest]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("`ghost` is a JWT issuer") && stderr.contains("HTTP APIs"),
+        "{stderr}"
+    );
+    assert!(
+        moto.recorded().is_empty(),
+        "no AWS call before the authorizers check out: {:#?}",
+        moto.recorded()
     );
 }
 
@@ -614,7 +698,7 @@ const CORS: &str =
 /// responses with the headers for the one configured origin.
 fn check_cors_definition(doc: &Value) {
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 6, "{doc}");
+    assert_eq!(paths.len(), 7, "{doc}");
     for (path, ops) in paths {
         let op = &ops["options"];
         assert_eq!(

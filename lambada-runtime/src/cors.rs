@@ -405,7 +405,26 @@ impl CorsPolicy {
 
     /// Adds the CORS headers to an actual (non-preflight) response.
     pub(crate) fn decorate(&self, origin: Option<&str>, res: &mut Response) {
-        let h = res.headers_mut();
+        self.apply(origin, res.headers_mut());
+    }
+
+    /// Adds the CORS headers of an actual (non-preflight) response from
+    /// `origin` to `h`: what the runtime adds to every answer, and what
+    /// `cargo lambada serve` adds to the gateway's own (an authorizer's
+    /// 401, a 413). A header map that already has
+    /// `Access-Control-Allow-Origin` keeps it.
+    ///
+    /// ```
+    /// let policy = lambada::Cors::new()
+    ///     .allow_origin("https://app.example.com")
+    ///     .compile()
+    ///     .unwrap();
+    /// let mut h = lambada::HeaderMap::new();
+    /// policy.apply(Some("https://app.example.com"), &mut h);
+    /// assert_eq!(h["access-control-allow-origin"], "https://app.example.com");
+    /// assert_eq!(h["vary"], "origin");
+    /// ```
+    pub fn apply(&self, origin: Option<&str>, h: &mut http::HeaderMap) {
         if !self.origin_independent() {
             h.append(header::VARY, VARY_ORIGIN);
         }

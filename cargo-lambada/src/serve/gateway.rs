@@ -59,6 +59,8 @@ pub struct Router {
     router: matchit::Router<usize>,
     /// Routes sharing one resource path: (method, resource path).
     groups: Vec<Vec<(String, String)>>,
+    /// The authorizer and scopes of each protected (method, resource path).
+    protected: std::collections::HashMap<(String, String), (String, Vec<String>)>,
 }
 
 impl Router {
@@ -68,12 +70,16 @@ impl Router {
         let mut router = matchit::Router::new();
         let mut patterns: Vec<String> = Vec::new();
         let mut groups: Vec<Vec<(String, String)>> = Vec::new();
+        let mut protected = std::collections::HashMap::new();
         for r in routes.iter().filter(|r| r.kind == "http") {
             let Ok(parsed) = lambada_path::parse(&r.apigw_path) else {
                 continue;
             };
             let pattern = parsed.matchit();
             let entry = (r.method.to_ascii_uppercase(), r.apigw_path.clone());
+            if let Some(a) = &r.auth {
+                protected.insert(entry.clone(), (a.clone(), r.scopes.clone()));
+            }
             match patterns.iter().position(|p| *p == pattern) {
                 Some(i) => groups[i].push(entry),
                 None => {
@@ -84,7 +90,27 @@ impl Router {
                 }
             }
         }
-        Router { router, groups }
+        Router {
+            router,
+            groups,
+            protected,
+        }
+    }
+
+    /// The authorizer and scopes of the route `method path` goes to, when
+    /// it is protected.
+    pub fn protection(&self, method: &Method, path: &str) -> Option<(&str, &[String])> {
+        let (template, _) = self.find(method, path)?;
+        let m = method.as_str();
+        let (name, scopes) = self
+            .protected
+            .get(&(m.to_owned(), template.clone()))
+            .or_else(|| {
+                (method == Method::HEAD)
+                    .then(|| self.protected.get(&("GET".to_owned(), template)))
+                    .flatten()
+            })?;
+        Some((name.as_str(), scopes.as_slice()))
     }
 
     /// The resource path and the percent-decoded path parameters of the
@@ -127,6 +153,17 @@ pub struct Incoming {
 
 /// The event for `req`, in the format `kind`, with a fresh request context.
 pub fn event(kind: EventKind, stage: &str, router: &Router, req: &Incoming) -> Vec<u8> {
+    event_with(kind, stage, router, req, None)
+}
+
+/// [`event`] with an authorizer's result in the request context.
+pub fn event_with(
+    kind: EventKind,
+    stage: &str,
+    router: &Router,
+    req: &Incoming,
+    authorizer: Option<serde_json::Value>,
+) -> Vec<u8> {
     let path = req.uri.split_once('?').map_or(req.uri.as_str(), |(p, _)| p);
     let mut ev = HttpEvent::new(kind, req.method.clone(), req.uri.clone());
     if let Some((template, params)) = router.find(&req.method, path) {
@@ -147,6 +184,7 @@ pub fn event(kind: EventKind, stage: &str, router: &Router, req: &Incoming) -> V
     let now = ids::now_ms();
     ev.time_epoch_ms = now as i64;
     ev.request_time = Some(ids::clf_time(now));
+    ev.authorizer = authorizer.filter(|a| !a.is_null());
     ev.to_json()
 }
 
@@ -314,7 +352,26 @@ mod tests {
             handler: "h".into(),
             request_content_type: None,
             response_content_type: None,
+            auth: None,
+            scopes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn protection_follows_the_route_and_head_follows_get() {
+        let mut me = route("GET", "/me");
+        me.auth = Some("users".into());
+        me.scopes = vec!["profile".into()];
+        let r = Router::new(&[me, route("POST", "/me"), route("GET", "/open")]);
+        let (name, scopes) = r.protection(&Method::GET, "/me").unwrap();
+        assert_eq!((name, scopes), ("users", &["profile".to_owned()][..]));
+        assert!(r.protection(&Method::HEAD, "/me").is_some());
+        assert!(r.protection(&Method::POST, "/me").is_none());
+        assert!(r.protection(&Method::GET, "/open").is_none());
+        assert!(
+            r.protection(&Method::OPTIONS, "/me").is_none(),
+            "preflights go through"
+        );
     }
 
     fn router() -> Router {

@@ -8,6 +8,7 @@
 //! binary and swaps in a new pool while the port stays open (requests that
 //! arrive meanwhile wait for the new build).
 
+mod authorize;
 pub mod gateway;
 mod watch;
 
@@ -63,6 +64,14 @@ pub struct ServeArgs {
     /// No log line per request (failed requests are still logged).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Verify the bearer tokens of protected routes (`auth = "…"`) with the
+    /// keys of this JWKS file, as API Gateway's JWT / Cognito authorizer would.
+    #[arg(long, value_name = "FILE", conflicts_with = "claims")]
+    pub jwks: Option<PathBuf>,
+    /// Take every request to a protected route as carrying these claims
+    /// (JSON; no token needed), for development.
+    #[arg(long, value_name = "JSON")]
+    pub claims: Option<String>,
 }
 
 /// Errors of `serve` and `invoke` before anything is served.
@@ -84,6 +93,8 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Auth(String),
 }
 
 /// A build of the app, ready to run locally.
@@ -153,6 +164,8 @@ struct Generation {
     pool: Pool,
     router: gateway::Router,
     manifest: Manifest,
+    /// The CORS settings in force, for the gateway's own answers.
+    cors: Option<lambada::cors::CorsPolicy>,
     dir: PathBuf,
 }
 
@@ -176,6 +189,7 @@ struct Shared {
     stage: String,
     port: u16,
     quiet: bool,
+    auth: authorize::LocalAuth,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -186,11 +200,17 @@ struct Options {
 
 async fn generation(cfg: &Config, opts: &Options, dir: PathBuf) -> Result<Generation, ServeError> {
     let build = build_local(cfg, opts.release, false, &dir).await?;
+    build.manifest.check_auth(&cfg.authorizers)?;
+    let cors = crate::package::effective_cors(cfg, &build.manifest)
+        .map(|c| c.compile())
+        .transpose()
+        .map_err(ServeError::Auth)?;
     let pool = Pool::new(function(cfg, build.bootstrap), opts.concurrency);
     Ok(Generation {
         pool,
         router: gateway::Router::new(&build.manifest.routes),
         manifest: build.manifest,
+        cors,
         dir,
     })
 }
@@ -232,6 +252,7 @@ async fn serve(
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let bound = listener.local_addr()?;
+    let auth = local_auth(cfg, args)?;
     let first = Arc::new(generation(cfg, opts, local.join("gen-1")).await?);
     println!();
     manifest::print_table(&first.manifest);
@@ -241,6 +262,28 @@ async fn serve(
         println!(
             "(triggers run with `cargo lambada invoke --sns | --sqs | --kinesis | --ddb-stream | --schedule | --payload`)"
         );
+    }
+    let protected: std::collections::BTreeSet<&str> = first
+        .manifest
+        .routes
+        .iter()
+        .filter_map(|r| r.auth.as_deref())
+        .collect();
+    if !protected.is_empty() {
+        println!();
+        let names = protected.into_iter().collect::<Vec<_>>().join(", ");
+        match (&args.jwks, &args.claims) {
+            (Some(f), _) => println!(
+                "Authorizers {names}: tokens verified with the keys of {}",
+                f.display()
+            ),
+            (None, Some(_)) => println!(
+                "Authorizers {names}: every request carries the --claims given (no token checked)"
+            ),
+            (None, None) => println!(
+                "Authorizers {names}: no --jwks or --claims given, so protected routes answer 401"
+            ),
+        }
     }
     println!();
     println!(
@@ -258,6 +301,7 @@ async fn serve(
         stage: cfg.stage.clone(),
         port: bound.port(),
         quiet: args.quiet,
+        auth,
     });
     warm(first);
 
@@ -308,6 +352,29 @@ async fn serve(
         g.pool.shutdown().await;
     }
     Ok(())
+}
+
+/// The local authorizers from the configuration and `--jwks` / `--claims`.
+fn local_auth(cfg: &Config, args: &ServeArgs) -> Result<authorize::LocalAuth, ServeError> {
+    let jwks = args
+        .jwks
+        .as_deref()
+        .map(crate::auth::Jwks::from_file)
+        .transpose()
+        .map_err(ServeError::Auth)?;
+    let claims = match &args.claims {
+        None => None,
+        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(m)) => Some(m),
+            Ok(_) => return Err(ServeError::Auth("--claims: expected a JSON object".into())),
+            Err(e) => return Err(ServeError::Auth(format!("--claims is not JSON: {e}"))),
+        },
+    };
+    Ok(authorize::LocalAuth {
+        authorizers: cfg.authorizers.clone(),
+        jwks,
+        claims,
+    })
 }
 
 /// The package's directory and those of its path dependencies (a library
@@ -464,7 +531,29 @@ async fn handle(
                         source_ip: peer.ip(),
                     };
                     let kind = shared.format.kind();
-                    let event = gateway::event(kind, &shared.stage, &g.router, &incoming);
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    let authorizer =
+                        match shared
+                            .auth
+                            .decide(kind, &g.router, &incoming, g.cors.as_ref(), now)
+                        {
+                            authorize::Decision::Refuse(res, why) => {
+                                return Ok(log(
+                                    &shared,
+                                    &head.method,
+                                    &uri,
+                                    started,
+                                    res,
+                                    Some(why),
+                                ));
+                            }
+                            authorize::Decision::Allow(a) => Some(a),
+                            authorize::Decision::Public => None,
+                        };
+                    let event =
+                        gateway::event_with(kind, &shared.stage, &g.router, &incoming, authorizer);
                     // Its own task: a client that hangs up does not cut the
                     // invocation short (nor kill its bootstrap), as on Lambda.
                     let invocation =
@@ -479,18 +568,30 @@ async fn handle(
             }
         }
     };
+    Ok(log(&shared, &head.method, &uri, started, res, note))
+}
+
+/// Writes the request's log line (unless quiet and fine) and hands the
+/// response on.
+fn log(
+    shared: &Shared,
+    method: &http::Method,
+    uri: &str,
+    started: Instant,
+    res: http::Response<Bytes>,
+    note: Option<String>,
+) -> http::Response<Full<Bytes>> {
     if shared.quiet && note.is_none() {
-        return Ok(res.map(Full::new));
+        return res.map(Full::new);
     }
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     let note = note.map(|n| format!(": {n}")).unwrap_or_default();
     // Formatted first, written at once: stderr is unbuffered, and
     // `eprintln!` would make a write(2) per formatted piece.
     let line = format!(
-        "lambada: {} {uri} -> {} ({ms:.1} ms){note}\n",
-        head.method,
+        "lambada: {method} {uri} -> {} ({ms:.1} ms){note}\n",
         res.status().as_u16()
     );
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
-    Ok(res.map(Full::new))
+    res.map(Full::new)
 }

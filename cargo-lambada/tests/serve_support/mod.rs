@@ -426,6 +426,18 @@ pub async fn check_helloworld(port: u16, format: &str) {
     assert_eq!(res.status, 404, "{}", ctx(&res.text()));
     assert_eq!(res.json()["detail"], "no item `NOPE`");
 
+    // Protected by the `users` authorizer; no token (and serve has no keys):
+    // the gateway refuses on REST and HTTP APIs, the function itself behind
+    // a function URL or an ALB, which run no authorizer.
+    let res = get(port, "/me").await;
+    assert_eq!(res.status, 401, "{}", ctx(&res.text()));
+    assert_eq!(
+        res.header("www-authenticate"),
+        Some("Bearer"),
+        "{}",
+        ctx("me")
+    );
+
     let res = get(port, "/old-home").await;
     assert_eq!(res.status, 301, "{}", ctx(&res.text()));
     assert_eq!(res.header("location"), Some("/helloworld/1"));

@@ -105,9 +105,31 @@ pub async fn old_home() -> Redirect {
     Redirect::moved_permanently("/helloworld/1")
 }
 
+/// Who is calling, from the claims of their Cognito access token.
+#[derive(Debug, Deserialize)]
+pub struct Caller {
+    /// The user's id in the pool.
+    pub sub: String,
+    /// Their user name (access tokens carry it; ID tokens say
+    /// `cognito:username`).
+    pub username: Option<String>,
+}
+
+/// A protected route: `GET /me` with `Authorization: <token>`. API Gateway's
+/// Cognito authorizer `users` (configured in Cargo.toml) verifies the token
+/// and its `profile` scope before the function runs; `cargo lambada serve
+/// --jwks FILE` does the same locally. The claims arrive typed.
+#[get("/me", auth = "users", scopes = ["profile"])]
+pub async fn me(Claims(caller): Claims<Caller>) -> String {
+    format!(
+        "Hello, {}",
+        caller.username.as_deref().unwrap_or(&caller.sub)
+    )
+}
+
 /// The route table.
 pub fn app() -> Routes {
-    routes![index, greet, agent, create, item, old_home]
+    routes![index, greet, agent, create, item, old_home, me]
 }
 
 #[lambada::main]

@@ -99,3 +99,35 @@ async fn typed_error_and_redirect() {
     assert_eq!(res.status(), 301);
     assert_eq!(res.header("location"), Some("/helloworld/1"));
 }
+
+#[tokio::test]
+async fn me_needs_the_authorizers_claims_and_scope() {
+    let client = Client::new(app());
+    let claims = serde_json::json!({"sub": "u-1", "username": "ada", "scope": "openid profile"});
+    for kind in [EventKind::RestV1, EventKind::HttpV2] {
+        let res = client
+            .get("/me")
+            .kind(kind)
+            .claims(claims.clone())
+            .send()
+            .await;
+        assert_eq!(res.status(), 200, "{kind:?}: {}", res.text());
+        assert_eq!(res.text(), "Hello, ada");
+        assert_eq!(client.get("/me").kind(kind).send().await.status(), 401);
+        let res = client
+            .get("/me")
+            .kind(kind)
+            .claims(serde_json::json!({"sub": "u-1", "scope": "openid"}))
+            .send()
+            .await;
+        assert_eq!(res.status(), 403, "{kind:?}: {}", res.text());
+    }
+    // An ALB has no authorizer: the route stays closed.
+    let res = client
+        .get("/me")
+        .kind(EventKind::Alb)
+        .claims(claims)
+        .send()
+        .await;
+    assert_eq!(res.status(), 401);
+}

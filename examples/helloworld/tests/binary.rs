@@ -37,6 +37,7 @@ fn prints_its_route_table() {
             ("POST", "/items", "create"),
             ("GET", "/items/{sku}", "item"),
             ("GET", "/old-home", "old_home"),
+            ("GET", "/me", "me"),
         ]
     );
 }
