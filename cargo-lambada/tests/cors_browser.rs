@@ -5,6 +5,8 @@
 //! (`LAMBADA_CORS`). The page writes what each call saw into the DOM, and
 //! the test reads it back with `--dump-dom`. No part of the browser is
 //! mocked: preflights, credentials and the refusals are Chromium's own.
+//! The protected `GET /me` is called with a bearer token serve verifies
+//! (`--jwks`), and with a bad one, whose 401 the page can still read.
 
 mod serve_support;
 
@@ -13,6 +15,7 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::Duration;
 
+use lambada_test_support::jwt::{TestKey, now};
 use lambada_test_support::{need, run_within};
 use serde_json::Value;
 use serve_support::{Serve, helloworld};
@@ -49,15 +52,17 @@ fn serve_page(listener: TcpListener, html: String) {
     });
 }
 
-/// The page: four calls to the API, each result (status and body, or the
+/// The page: six calls to the API (two to the protected `GET /me`, with
+/// a good and a garbled bearer token), each result (status and body, or the
 /// name of the error `fetch` rejected with) written into `#out` as JSON.
-fn page(api: &str) -> String {
+fn page(api: &str, token: &str) -> String {
     format!(
         r#"<!doctype html>
 <html><head><title>cors</title></head><body>
 <pre id="out">pending</pre>
 <script>
 const api = "{api}";
+const TOKEN = "{token}";
 async function call(path, init) {{
   try {{
     const r = await fetch(api + path, init);
@@ -83,6 +88,8 @@ async function call(path, init) {{
     body: JSON.stringify({{sku: "ABC-123", quantity: 0}}),
   }});
   out.missing = await call("/items/NOPE");
+  out.signedIn = await call("/me", {{headers: {{"Authorization": "Bearer " + TOKEN}}}});
+  out.signedOut = await call("/me", {{headers: {{"Authorization": "Bearer expired." + TOKEN}}}});
   document.getElementById("out").textContent = JSON.stringify(out);
 }})();
 </script>
@@ -162,18 +169,38 @@ fn a_browser_on_an_allowed_origin_reads_every_answer_and_others_read_none() {
     let allowed = format!("http://localhost:{page_port}");
     let cors = serde_json::json!({
         "origins": [allowed],
-        "headers": ["content-type", "x-client"],
+        "headers": ["authorization", "content-type", "x-client"],
         "credentials": true,
         "max_age": 60,
     })
     .to_string();
+    // helloworld's `GET /me` takes a Cognito access token: serve verifies
+    // it with the keys of this JWKS, as API Gateway would.
+    let key = TestKey::generate("browser");
+    let keys = tempfile::tempdir().unwrap();
+    let jwks = keys.path().join("jwks.json");
+    std::fs::write(&jwks, TestKey::jwks_json(&[&key])).unwrap();
+    let token = key.sign(&serde_json::json!({
+        "sub": "b-1",
+        "username": "chromium",
+        "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_HelloWrld",
+        "client_id": "hello-client",
+        "scope": "profile",
+        "exp": now() + 3600,
+    }));
     let serve = Serve::start(
-        &["--manifest-path", &helloworld(), "--no-reload"],
+        &[
+            "--manifest-path",
+            &helloworld(),
+            "--no-reload",
+            "--jwks",
+            jwks.to_str().unwrap(),
+        ],
         &[("LAMBADA_CORS", cors.as_str())],
     );
     serve_page(
         page_listener,
-        page(&format!("http://127.0.0.1:{}", serve.port)),
+        page(&format!("http://127.0.0.1:{}", serve.port), &token),
     );
     let log = || serve.proc.output();
 
@@ -199,6 +226,16 @@ fn a_browser_on_an_allowed_origin_reads_every_answer_and_others_read_none() {
             .contains("no item `NOPE`"),
         "{seen}"
     );
+    // The signed-in call reaches the handler; the refused one is the
+    // gateway's own 401, which the page can read (CORS headers on it too).
+    assert_eq!(seen["signedIn"]["status"], 200, "{seen}");
+    assert_eq!(seen["signedIn"]["body"], "Hello, chromium", "{seen}");
+    assert_eq!(seen["signedOut"]["status"], 401, "{seen}");
+    assert_eq!(
+        seen["signedOut"]["body"], r#"{"message":"Unauthorized"}"#,
+        "{seen}"
+    );
+    assert!(wait_count(&serve, "OPTIONS /me -> 204", 1), "{}", log());
     // The custom header and the JSON body each needed a preflight, which
     // the function answered without a handler of its own.
     assert!(wait_count(&serve, "OPTIONS /agent -> 204", 1), "{}", log());
@@ -211,7 +248,7 @@ fn a_browser_on_an_allowed_origin_reads_every_answer_and_others_read_none() {
     // Chromium withholds every answer, and sends none of the requests that
     // needed a preflight.
     let seen = browse(&format!("http://127.0.0.1:{page_port}/"));
-    for call in ["get", "post", "invalid", "missing"] {
+    for call in ["get", "post", "invalid", "missing", "signedIn", "signedOut"] {
         assert_eq!(seen[call]["error"], "TypeError", "{call}: {seen}");
     }
     assert!(wait_count(&serve, "OPTIONS /agent -> 403", 1), "{}", log());
