@@ -108,7 +108,11 @@ pub fn target_url(raw: &str) -> Result<url::Url, CreateError> {
 /// The `Location` of the 201 is the bare code: a reference relative to
 /// `/links`, so it resolves to the short link wherever the API is mounted
 /// (`/prod/abc1234` on an `execute-api` URL, `/abc1234` on a custom domain).
-#[post("/links")]
+///
+/// Only editors write: the route is protected by the Cognito authorizer
+/// `editors` (Cargo.toml) and needs the `links/write` scope; behind a
+/// function URL or an ALB, which run no authorizer, it answers 401.
+#[post("/links", auth = "editors", scopes = ["links/write"])]
 pub async fn create(
     links: State<Links>,
     Json(new): Json<NewLink>,

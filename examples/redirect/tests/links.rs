@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use lambada::EventKind;
 use lambada::test::{Client, TestResponse};
+use lambada::{Cors, EventKind};
 use lambada_test_support::Moto;
 use redirect::{Link, Links, Settings};
 use serde_json::{Value, json};
@@ -23,8 +23,22 @@ fn app(links: Links) -> Client {
     Client::new(redirect::app(links, settings()))
 }
 
+/// An editor's claims, as the `editors` authorizer passes them on.
+fn editor() -> Value {
+    json!({"sub": "e-1", "username": "editor", "scope": "links/write"})
+}
+
+/// The front doors that run an authorizer, so links can be created there.
+const WITH_AUTHORIZER: [EventKind; 2] = [EventKind::RestV1, EventKind::HttpV2];
+
 async fn post(client: &Client, kind: EventKind, body: Value) -> TestResponse {
-    client.post("/links").json(&body).kind(kind).send().await
+    client
+        .post("/links")
+        .json(&body)
+        .kind(kind)
+        .claims(editor())
+        .send()
+        .await
 }
 
 fn problem(res: &TestResponse) -> Value {
@@ -44,7 +58,7 @@ async fn every_route_in_every_event_kind() {
     let db = moto.dynamodb();
     let client = app(Links::new(db.clone(), TABLE));
 
-    for kind in EventKind::LAMBDA {
+    for kind in WITH_AUTHORIZER {
         let ctx = format!("{kind:?}");
         let code = format!("{}-docs", kind.name());
 
@@ -196,6 +210,7 @@ async fn every_route_in_every_event_kind() {
             .body("url=https://example.com/")
             .header("content-type", "application/x-www-form-urlencoded")
             .kind(kind)
+            .claims(editor())
             .send()
             .await;
         assert_eq!(res.status(), 415, "{ctx}");
@@ -259,6 +274,77 @@ async fn every_route_in_every_event_kind() {
             "{ctx}"
         );
     }
+}
+
+/// Writing needs an editor: no claims is a 401, claims without the
+/// `links/write` scope a 403; behind a function URL or an ALB (no
+/// authorizer) every write is refused, and the links still resolve.
+#[tokio::test]
+async fn only_editors_write_and_every_front_door_reads() {
+    let moto = Moto::start();
+    moto.create_table_with_key(TABLE, "code").await;
+    let client = app(Links::new(moto.dynamodb(), TABLE));
+    let body = json!({"url": "https://docs.example.com/", "code": "docs"});
+    for kind in WITH_AUTHORIZER {
+        let res = client.post("/links").json(&body).kind(kind).send().await;
+        assert_eq!(res.status(), 401, "{kind:?}: {}", res.text());
+        let reader = json!({"sub": "r-1", "scope": "links/read"});
+        let res = client
+            .post("/links")
+            .json(&body)
+            .kind(kind)
+            .claims(reader)
+            .send()
+            .await;
+        assert_eq!(res.status(), 403, "{kind:?}: {}", res.text());
+        assert!(
+            problem(&res)["detail"]
+                .as_str()
+                .unwrap()
+                .contains("`links/write`")
+        );
+    }
+    let res = post(&client, EventKind::RestV1, body.clone()).await;
+    assert_eq!(res.status(), 201, "{}", res.text());
+    for kind in [
+        EventKind::FunctionUrl,
+        EventKind::Alb,
+        EventKind::AlbMultiValue,
+    ] {
+        let res = post(&client, kind, body.clone()).await;
+        assert_eq!(res.status(), 401, "{kind:?}: {}", res.text());
+        let res = client.get("/docs").kind(kind).send().await;
+        assert_eq!(res.status(), 302, "{kind:?}");
+        assert_eq!(res.header("location"), Some("https://docs.example.com/"));
+        let res = client.get("/nope404").kind(kind).send().await;
+        assert_eq!(res.status(), 404, "{kind:?}");
+        let res = client.get("/moved/a?b=c").kind(kind).send().await;
+        assert_eq!(res.status(), 308, "{kind:?}");
+    }
+    // The editor's page on its own origin reads the answers.
+    let client = Client::new(
+        redirect::app(Links::new(moto.dynamodb(), TABLE), settings()).cors(
+            Cors::new()
+                .allow_origin("https://links.example.com")
+                .expose_headers(["location"]),
+        ),
+    );
+    let res = client
+        .post("/links")
+        .header("origin", "https://links.example.com")
+        .json(&json!({"url": "https://example.org/", "code": "org"}))
+        .claims(editor())
+        .send()
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text());
+    assert_eq!(
+        res.header("access-control-allow-origin"),
+        Some("https://links.example.com")
+    );
+    assert_eq!(
+        res.header("access-control-expose-headers"),
+        Some("location")
+    );
 }
 
 /// Two clients race for one code: one conditional write wins, the other
@@ -334,7 +420,7 @@ async fn generated_codes_retry_on_collision() {
 async fn store_failures_are_bare_500s() {
     let moto = Moto::start();
     let client = app(Links::new(moto.dynamodb(), "no-such-table"));
-    for kind in EventKind::LAMBDA {
+    for kind in WITH_AUTHORIZER {
         let res = post(
             &client,
             kind,
