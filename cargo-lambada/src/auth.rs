@@ -94,15 +94,7 @@ impl AuthorizerConfig {
                 "{at}: `none` marks public routes (`auth = \"none\"`); name the authorizer otherwise"
             ));
         }
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(format!(
-                "{at}: use letters, digits, `_` and `-` in its name"
-            ));
-        }
+        lambada_path::authorizer_name(name).map_err(|e| format!("{at}: {e}"))?;
         if let Some(iss) = &self.issuer {
             let local = ["http://localhost", "http://127.0.0.1"]
                 .iter()
@@ -221,18 +213,6 @@ fn fits(alg: Algorithm, key: &Jwk) -> bool {
     )
 }
 
-/// The scopes a token carries: `scope` (space-separated) or `scp`.
-pub fn scopes_of(claims: &Map<String, Value>) -> Vec<String> {
-    match claims.get("scope").or_else(|| claims.get("scp")) {
-        Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|s| s.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 fn seconds(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>, String> {
     match claims.get(name) {
         None => Ok(None),
@@ -256,7 +236,7 @@ pub fn verify(
     match check(cfg, jwks, header, now) {
         Err(why) => Verdict::Unauthorized(why),
         Ok(claims) => {
-            let scopes = scopes_of(&claims);
+            let scopes = lambada::auth::token_scopes(&claims);
             if route_scopes.is_empty() || route_scopes.iter().any(|s| scopes.contains(s)) {
                 Verdict::Allow { claims, scopes }
             } else {

@@ -82,25 +82,16 @@ pub fn openapi(cfg: &Config, m: &Manifest, uri: Value) -> Result<Value, PackageE
     let schemes = security_schemes(cfg, m)?;
     let mut paths: BTreeMap<&str, serde_json::Map<String, Value>> = BTreeMap::new();
     for r in m.routes.iter().filter(|r| r.kind == "http") {
-        let params: Vec<Value> = path_params(&r.apigw_path)
-            .into_iter()
-            .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect();
-        let mut op = json!({
-            "operationId": format!("{}_{}", r.handler, r.method.to_lowercase()),
-            "responses": {
-                "default": {"description": format!("the response of `{}`", r.handler)}
-            },
-            "x-amazon-apigateway-integration": {
-                "type": "AWS_PROXY",
-                "httpMethod": "POST",
-                "uri": uri,
-                "passthroughBehavior": "when_no_match",
-            },
-        });
-        if !params.is_empty() {
-            op["parameters"] = Value::Array(params);
-        }
+        let mut op = operation(
+            &r.apigw_path,
+            &uri,
+            json!({
+                "operationId": format!("{}_{}", r.handler, r.method.to_lowercase()),
+                "responses": {
+                    "default": {"description": format!("the response of `{}`", r.handler)}
+                },
+            }),
+        );
         if let Some(ct) = &r.request_content_type {
             op["requestBody"] = json!({"content": {ct: {"schema": {}}}});
         }
@@ -121,24 +112,15 @@ pub fn openapi(cfg: &Config, m: &Manifest, uri: Value) -> Result<Value, PackageE
             if ops.contains_key("options") {
                 continue;
             }
-            let params: Vec<Value> = path_params(path)
-                .into_iter()
-                .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
-                .collect();
-            let mut op = json!({
-                "operationId": preflight_id(path, &mut ids),
-                "summary": "CORS preflight, answered by the function",
-                "responses": {"204": {"description": "CORS preflight answer"}},
-                "x-amazon-apigateway-integration": {
-                    "type": "AWS_PROXY",
-                    "httpMethod": "POST",
-                    "uri": uri,
-                    "passthroughBehavior": "when_no_match",
-                },
-            });
-            if !params.is_empty() {
-                op["parameters"] = Value::Array(params);
-            }
+            let op = operation(
+                path,
+                &uri,
+                json!({
+                    "operationId": preflight_id(path, &mut ids),
+                    "summary": "CORS preflight, answered by the function",
+                    "responses": {"204": {"description": "CORS preflight answer"}},
+                }),
+            );
             ops.insert("options".into(), op);
         }
     }
@@ -204,6 +186,25 @@ fn security_schemes(
         }
     }
     Ok(out)
+}
+
+/// `fields` as an operation on `path` integrated with the function
+/// (`AWS_PROXY` to `uri`), with the path's parameters.
+fn operation(path: &str, uri: &Value, mut fields: Value) -> Value {
+    fields["x-amazon-apigateway-integration"] = json!({
+        "type": "AWS_PROXY",
+        "httpMethod": "POST",
+        "uri": uri,
+        "passthroughBehavior": "when_no_match",
+    });
+    let params: Vec<Value> = path_params(path)
+        .into_iter()
+        .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .collect();
+    if !params.is_empty() {
+        fields["parameters"] = Value::Array(params);
+    }
+    fields
 }
 
 /// A unique operation id for the preflight of `path`, from its segments

@@ -743,6 +743,23 @@ fn check_cors_definition(doc: &Value) {
     }
 }
 
+/// The environment variables of function `name`.
+async fn function_env(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+) -> std::collections::HashMap<String, String> {
+    lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap()
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn cors_deploys_preflights_and_gateway_responses_and_converges() {
     let moto = Moto::start_with_recording();
@@ -796,16 +813,7 @@ async fn cors_deploys_preflights_and_gateway_responses_and_converges() {
     // definition sent, checked above, is what API Gateway would apply.
 
     // The function gets the settings it answers preflights with.
-    let env = lambda
-        .get_function_configuration()
-        .function_name("helloworld")
-        .send()
-        .await
-        .unwrap()
-        .environment()
-        .and_then(|e| e.variables())
-        .cloned()
-        .unwrap_or_default();
+    let env = function_env(&lambda, "helloworld").await;
     let given: Value = serde_json::from_str(&env["LAMBADA_CORS"]).unwrap();
     assert_eq!(given, serde_json::from_str::<Value>(CORS).unwrap());
 
@@ -827,15 +835,6 @@ async fn cors_deploys_preflights_and_gateway_responses_and_converges() {
     );
     let table = api_table(&apigw, &api).await;
     assert!(table.iter().all(|(_, m, ..)| m != "OPTIONS"), "{table:#?}");
-    let env = lambda
-        .get_function_configuration()
-        .function_name("helloworld")
-        .send()
-        .await
-        .unwrap()
-        .environment()
-        .and_then(|e| e.variables())
-        .cloned()
-        .unwrap_or_default();
+    let env = function_env(&lambda, "helloworld").await;
     assert!(!env.contains_key("LAMBADA_CORS"), "{env:?}");
 }

@@ -119,22 +119,6 @@ fn parse_extra(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<(syn::Iden
     Ok(out)
 }
 
-/// The name rules of authorizers (the runtime's `auth::check_name`).
-fn check_authorizer_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("an authorizer name cannot be empty: name one, or write `auth = \"none\"` for a public route".into());
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
-    {
-        return Err(format!(
-            "authorizer name `{name}` has `{c}`: use letters, digits, `_` and `-`"
-        ));
-    }
-    Ok(())
-}
-
 /// Validates the `key = value` arguments, reporting every error.
 fn options(extra: &[(syn::Ident, syn::Expr)], errors: &mut Errors) -> RouteOptions {
     let mut auth: Option<AuthArg> = None;
@@ -163,7 +147,12 @@ fn options(extra: &[(syn::Ident, syn::Expr)], errors: &mut Errors) -> RouteOptio
                 let name = lit.value();
                 if name == "none" {
                     auth = Some(AuthArg::Public);
-                } else if let Err(e) = check_authorizer_name(&name) {
+                } else if let Err(e) = lambada_path::authorizer_name(&name) {
+                    let e = if name.is_empty() {
+                        format!("{e}: name one, or write `auth = \"none\"` for a public route")
+                    } else {
+                        e
+                    };
                     errors.spanned(lit.span(), e);
                 } else {
                     auth = Some(AuthArg::Named(name));

@@ -507,6 +507,30 @@ pub const fn sibling_conflict(a: &[Segment<'_>], b: &[Segment<'_>]) -> Option<us
     None
 }
 
+/// Checks the name of an authorizer (`auth = "name"` on a route, a key of
+/// `[package.metadata.lambada.authorizers]`): letters, digits, `_` and `-`,
+/// not empty. (`none`, which marks a public route, is the callers' to
+/// handle.)
+///
+/// ```
+/// assert!(lambada_path::authorizer_name("users").is_ok());
+/// assert!(lambada_path::authorizer_name("has space").is_err());
+/// ```
+pub fn authorizer_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("an authorizer name cannot be empty".into());
+    }
+    match name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        Some(c) => Err(format!(
+            "authorizer name `{name}` has `{c}`: use letters, digits, `_` and `-`"
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

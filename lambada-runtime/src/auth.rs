@@ -56,24 +56,13 @@ use crate::request::{Context, EventKind, Request};
 use crate::response::{IntoResponse, Problem, Response};
 use crate::route::{Route, Routes};
 
-/// Checks an authorizer name: letters, digits, `_` and `-`, and not `none`
-/// (which means "public").
+/// Checks an authorizer name ([`lambada_path::authorizer_name`]), and
+/// that it is not `none` (which means "public").
 pub(crate) fn check_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("an authorizer name cannot be empty".into());
-    }
     if name == "none" {
         return Err("`none` is not an authorizer: it marks a public route".into());
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
-    {
-        return Err(format!(
-            "authorizer name `{name}` has `{c}`: use letters, digits, `_` and `-`"
-        ));
-    }
-    Ok(())
+    lambada_path::authorizer_name(name)
 }
 
 /// The authorizer result of the event, as JSON (`None` when absent or null).
@@ -94,7 +83,7 @@ fn claims_in(v: &Value) -> Option<&Map<String, Value>> {
 }
 
 /// The token's scopes: HTTP APIs list them in `jwt.scopes`; otherwise the
-/// `scope` claim (space-separated) or `scp` (a list or a string).
+/// claims' own.
 fn scopes_in(v: &Value) -> Vec<String> {
     if let Some(list) = v.pointer("/jwt/scopes").and_then(Value::as_array) {
         return list
@@ -102,9 +91,18 @@ fn scopes_in(v: &Value) -> Vec<String> {
             .filter_map(|s| s.as_str().map(str::to_owned))
             .collect();
     }
-    let Some(claims) = claims_in(v) else {
-        return Vec::new();
-    };
+    claims_in(v).map(token_scopes).unwrap_or_default()
+}
+
+/// The scopes a token's claims carry: `scope` (space-separated, as OAuth
+/// and Cognito write it) or `scp` (a list or a string).
+///
+/// ```
+/// let claims = serde_json::json!({"scope": "orders/read profile"});
+/// let scopes = lambada::auth::token_scopes(claims.as_object().unwrap());
+/// assert_eq!(scopes, ["orders/read", "profile"]);
+/// ```
+pub fn token_scopes(claims: &Map<String, Value>) -> Vec<String> {
     match claims.get("scope").or_else(|| claims.get("scp")) {
         Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
         Some(Value::Array(a)) => a
@@ -312,6 +310,7 @@ mod tests {
         assert!(check_name("none").unwrap_err().contains("public"));
         assert!(check_name("").is_err());
         assert!(check_name("a b").unwrap_err().contains("` `"));
+        assert!(check_name("").unwrap_err().contains("empty"));
     }
 
     #[test]

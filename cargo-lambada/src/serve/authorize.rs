@@ -104,14 +104,7 @@ impl LocalAuth {
 /// `--claims`: allowed when the route asks for no scope, or for one the
 /// claims' `scope` / `scp` has.
 fn with_scopes(claims: serde_json::Map<String, Value>, wanted: &[String]) -> Verdict {
-    let held: Vec<String> = match claims.get("scope").or_else(|| claims.get("scp")) {
-        Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|s| s.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    };
+    let held = lambada::auth::token_scopes(&claims);
     if wanted.is_empty() || wanted.iter().any(|w| held.contains(w)) {
         Verdict::Allow {
             claims,
