@@ -249,16 +249,29 @@ impl<'r, T: DeserializeOwned + Send> FromRequestParts<'r> for Claims<T> {
     fn from_request_parts(
         req: &'r Request<'r>,
     ) -> impl Future<Output = Result<Self, AuthRejection>> + Send {
-        let out = (|| {
-            let ctx = req.context();
-            let result = authorizer(ctx).ok_or_else(|| missing("JWT claims", ctx))?;
-            let claims = claims_in(&result).ok_or_else(|| missing("JWT claims", ctx))?;
-            from_claims(claims)
-                .map(Claims)
-                .map_err(|e| unfit::<T>("caller's claims", e))
-        })();
-        std::future::ready(out)
+        std::future::ready(
+            typed(req, "JWT claims", "caller's claims", |r| {
+                claims_in(r).cloned()
+            })
+            .map(Claims),
+        )
     }
+}
+
+/// Deserializes the part `pick` takes out of the request's authorizer
+/// result: absent → 401 (naming `what`), not fitting `T` → 403.
+fn typed<T: DeserializeOwned>(
+    req: &Request<'_>,
+    what: &str,
+    values: &str,
+    pick: impl FnOnce(&Value) -> Option<Map<String, Value>>,
+) -> Result<T, AuthRejection> {
+    let ctx = req.context();
+    let map = authorizer(ctx)
+        .as_ref()
+        .and_then(pick)
+        .ok_or_else(|| missing(what, ctx))?;
+    from_claims(&map).map_err(|e| unfit::<T>(values, e))
 }
 
 /// A Lambda authorizer's context, deserialized into `T`.
@@ -275,26 +288,22 @@ impl<'r, T: DeserializeOwned + Send> FromRequestParts<'r> for AuthContext<T> {
     fn from_request_parts(
         req: &'r Request<'r>,
     ) -> impl Future<Output = Result<Self, AuthRejection>> + Send {
-        let out = (|| {
-            let ctx = req.context();
-            let what = "Lambda authorizer context";
-            let result = authorizer(ctx).ok_or_else(|| missing(what, ctx))?;
-            let map = match result.get("lambda") {
-                Some(Value::Object(m)) => m.clone(),
-                Some(_) => return Err(missing(what, ctx)),
-                None if result.get("jwt").is_some() || result.get("iam").is_some() => {
-                    return Err(missing(what, ctx));
-                }
-                None => match result {
-                    Value::Object(m) => m,
-                    _ => return Err(missing(what, ctx)),
-                },
-            };
-            from_claims(&map)
-                .map(AuthContext)
-                .map_err(|e| unfit::<T>("authorizer's context values", e))
-        })();
-        std::future::ready(out)
+        let pick = |r: &Value| match r.get("lambda") {
+            Some(Value::Object(m)) => Some(m.clone()),
+            Some(_) => None,
+            // A JWT or IAM result is not a Lambda authorizer's context.
+            None if r.get("jwt").is_some() || r.get("iam").is_some() => None,
+            None => r.as_object().cloned(),
+        };
+        std::future::ready(
+            typed(
+                req,
+                "Lambda authorizer context",
+                "authorizer's context values",
+                pick,
+            )
+            .map(AuthContext),
+        )
     }
 }
 
