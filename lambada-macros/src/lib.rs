@@ -47,6 +47,7 @@ method_attr! {
     /// | argument | what |
     /// |---|---|
     /// | `auth = "name"` | the authorizer that protects the route (configured as `[package.metadata.lambada.authorizers.name]`) |
+    /// | `auth = name` | the `#[authorizer]` function `name` (in the same `routes![…]`) |
     /// | `auth = "none"` | public, even when the table has a default (`routes![…].auth("name")`) |
     /// | `scopes = ["orders/read", …]` | the caller's token must carry at least one of them |
     ///
@@ -112,6 +113,17 @@ trigger_attr! {
     /// Json<Device>) -> Result<Json<Reply>, Error>`. The return value is the
     /// response; an error is a function error.
     invoke => Invoke;
+    /// A Lambda authorizer API Gateway runs before the routes it protects:
+    /// `#[authorizer(token)]` (the value of one header, `Authorization`
+    /// unless `identity = "header.NAME"`) or `#[authorizer(request,
+    /// identity = ["header.x-api-key", "query.key"])]` (the whole request;
+    /// a request without every identity source is refused with 401), and
+    /// `ttl = <s>` for how long API Gateway caches an answer (default 300,
+    /// 0 to 3600). The argument is `AuthorizerRequest`; the return value a
+    /// `Decision` (or `Result<Decision, E>`). A route names it without
+    /// quotes, `#[get("/reports", auth = api_key)]`, so a typo is a compile
+    /// error; deploy gives it a function of its own from the same zip.
+    authorizer => Authorizer;
 }
 
 /// Routes requests with the given method: `#[route(GET, "/users/<id>")]`.

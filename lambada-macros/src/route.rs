@@ -88,6 +88,8 @@ enum AuthArg {
     Default,
     Public,
     Named(String),
+    /// `auth = path::to::authorizer`: an `#[authorizer]` function.
+    Function(syn::Path),
 }
 
 /// `auth = "…"` and `scopes = […]`.
@@ -137,10 +139,16 @@ fn options(extra: &[(syn::Ident, syn::Expr)], errors: &mut Errors) -> RouteOptio
                     errors.spanned(key.span(), "duplicate `auth`");
                     continue;
                 }
+                if let syn::Expr::Path(p) = value
+                    && p.qself.is_none()
+                {
+                    auth = Some(AuthArg::Function(p.path.clone()));
+                    continue;
+                }
                 let Some(lit) = lit_str(value) else {
                     errors.spanned(
                         value.span(),
-                        "expected the authorizer's name: `auth = \"users\"`, or `auth = \"none\"` for a public route",
+                        "expected the authorizer: `auth = \"users\"` (configured), `auth = api_key` (an `#[authorizer]` function), or `auth = \"none\"` for a public route",
                     );
                     continue;
                 };
@@ -202,6 +210,21 @@ fn options(extra: &[(syn::Ident, syn::Expr)], errors: &mut Errors) -> RouteOptio
         }
     }
     let scopes = scopes.unwrap_or_default();
+    if let Some(AuthArg::Function(p)) = &auth
+        && !scopes.is_empty()
+    {
+        errors.spanned(
+            extra
+                .iter()
+                .find(|(k, _)| k == "scopes")
+                .map(|(k, _)| k.span())
+                .unwrap_or_else(Span::call_site),
+            format!(
+                "`{}` is a Lambda authorizer, which decides itself: scopes are checked by JWT and Cognito authorizers only",
+                p.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
+            ),
+        );
+    }
     if matches!(auth, Some(AuthArg::Public)) && !scopes.is_empty() {
         errors.spanned(
             extra
@@ -741,6 +764,9 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
         AuthArg::Default => quote!(::lambada::__private::Auth::Default),
         AuthArg::Public => quote!(::lambada::__private::Auth::Public),
         AuthArg::Named(n) => quote!(::lambada::__private::Auth::Authorizer(#n)),
+        AuthArg::Function(p) => quote_spanned! {p.span()=>
+            ::lambada::__private::Auth::Function(<#p as ::lambada::__private::AuthorizerDef>::NAME)
+        },
     };
     let scopes = &m.options.scopes;
     let await_ = if m.is_async { quote!(.await) } else { quote!() };

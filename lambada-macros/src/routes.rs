@@ -20,7 +20,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let entries = paths
         .iter()
         .map(|p| quote_spanned!(p.span()=> &<#p as ::lambada::__private::RouteDef>::ENTRY));
-    let checks = paths.iter().enumerate().skip(1).map(|(i, p)| {
+    let checks = paths.iter().enumerate().map(|(i, p)| {
         quote_spanned!(p.span()=> const _: () = ::lambada::__private::check_route(__LAMBADA_ENTRIES, #i);)
     });
     quote! {{

@@ -17,6 +17,7 @@ pub(crate) enum Kind {
     DynamoDbStream,
     Schedule,
     Invoke,
+    Authorizer,
 }
 
 impl Kind {
@@ -28,6 +29,7 @@ impl Kind {
             Kind::DynamoDbStream => "dynamodb_stream",
             Kind::Schedule => "schedule",
             Kind::Invoke => "invoke",
+            Kind::Authorizer => "authorizer",
         }
     }
     fn variant(self) -> TokenStream {
@@ -38,6 +40,7 @@ impl Kind {
             Kind::DynamoDbStream => quote!(DynamoDbStream),
             Kind::Schedule => quote!(Schedule),
             Kind::Invoke => quote!(Invoke),
+            Kind::Authorizer => quote!(Authorizer),
         }
     }
     /// The key naming the source, for the kinds that have one.
@@ -47,7 +50,7 @@ impl Kind {
             Kind::Sqs => Some("queue"),
             Kind::Kinesis => Some("stream"),
             Kind::DynamoDbStream => Some("table"),
-            Kind::Schedule | Kind::Invoke => None,
+            Kind::Schedule | Kind::Invoke | Kind::Authorizer => None,
         }
     }
     /// The keys the attribute takes besides the source and the function
@@ -61,6 +64,7 @@ impl Kind {
             }
             Kind::Schedule => &["input"],
             Kind::Invoke => &[],
+            Kind::Authorizer => &["identity", "ttl"],
         }
     }
     fn example(self) -> &'static str {
@@ -71,6 +75,7 @@ impl Kind {
             Kind::DynamoDbStream => "#[dynamodb_stream(table = \"devices\")]",
             Kind::Schedule => "#[schedule(\"rate(15 minutes)\")]",
             Kind::Invoke => "#[invoke]",
+            Kind::Authorizer => "#[authorizer(request, identity = \"header.x-api-key\", ttl = 300)]",
         }
     }
     /// The event argument type when the handler takes none.
@@ -81,6 +86,7 @@ impl Kind {
             Kind::Kinesis => quote!(::lambada::trigger::KinesisRecord),
             Kind::DynamoDbStream => quote!(::lambada::trigger::StreamRecord),
             Kind::Schedule | Kind::Invoke => quote!(::lambada::__private::serde_json::Value),
+            Kind::Authorizer => quote!(::lambada::authorizer::AuthorizerRequest),
         }
     }
     fn driver(self) -> TokenStream {
@@ -91,6 +97,7 @@ impl Kind {
             Kind::DynamoDbStream => quote!(drive_dynamodb_stream),
             Kind::Schedule => quote!(drive_schedule),
             Kind::Invoke => quote!(drive_invoke),
+            Kind::Authorizer => quote!(drive_authorizer),
         }
     }
 }
@@ -108,6 +115,35 @@ struct Settings {
     timeout: Option<u32>,
     memory: Option<u32>,
     concurrency: Option<u32>,
+    /// `#[authorizer(token)]` (the default) or `#[authorizer(request)]`.
+    request: bool,
+    identity: Vec<String>,
+    identity_span: Option<Span>,
+    ttl: Option<u32>,
+}
+
+/// Checks one identity source of an authorizer: `header.NAME` or
+/// `query.NAME`.
+fn identity_source(s: &syn::LitStr) -> syn::Result<String> {
+    let v = s.value();
+    let ok = match v.split_once('.') {
+        Some(("header", name)) => {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        }
+        Some(("query", name)) => !name.is_empty() && !name.contains(['&', '=', ' ']),
+        _ => false,
+    };
+    if ok {
+        Ok(v)
+    } else {
+        Err(syn::Error::new(
+            s.span(),
+            format!("`{v}` is not an identity source: write `header.NAME` (`header.Authorization`) or `query.NAME` (`query.api_key`)"),
+        ))
+    }
 }
 
 fn int(lit: &syn::Lit, key: &str, min: u32, max: u32) -> syn::Result<u32> {
@@ -193,6 +229,38 @@ fn parse_args(kind: Kind, args: TokenStream, errors: &mut Errors) -> Settings {
             }
         }
     }
+    if kind == Kind::Authorizer
+        && let Some(TokenTree::Ident(id)) = tokens.peek()
+    {
+        let word = id.to_string();
+        let span = id.span();
+        let followed = {
+            let mut ahead = tokens.clone();
+            ahead.next();
+            match ahead.next() {
+                None => true,
+                Some(TokenTree::Punct(p)) => p.as_char() == ',',
+                Some(_) => false,
+            }
+        };
+        if followed {
+            match word.as_str() {
+                "token" => {}
+                "request" => s.request = true,
+                other => {
+                    errors.spanned(
+                        span,
+                        format!("`{other}` is not an authorizer kind: `#[authorizer(token)]` (one header's value) or `#[authorizer(request, identity = [...])]` (the whole request)"),
+                    );
+                    return s;
+                }
+            }
+            tokens.next();
+            if matches!(tokens.peek(), Some(TokenTree::Punct(p)) if p.as_char() == ',') {
+                tokens.next();
+            }
+        }
+    }
     let rest: TokenStream = tokens.collect();
     // `input = { ...JSON... }` is not a Rust expression: take it out first.
     let mut kept = TokenStream::new();
@@ -252,6 +320,34 @@ fn parse_args(kind: Kind, args: TokenStream, errors: &mut Errors) -> Settings {
                 all.join(", ")
             )));
         }
+        if key == "identity" {
+            let value: syn::Expr = meta.value()?.parse()?;
+            let lits: Vec<syn::LitStr> = match &value {
+                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(l), .. }) => vec![l.clone()],
+                syn::Expr::Array(a) => a
+                    .elems
+                    .iter()
+                    .map(|e| match e {
+                        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(l), .. }) => Ok(l.clone()),
+                        other => Err(syn::Error::new(other.span(), "identity sources are strings: `\"header.Authorization\"`")),
+                    })
+                    .collect::<syn::Result<_>>()?,
+                other => {
+                    return Err(syn::Error::new(
+                        other.span(),
+                        "`identity` takes a string or a list of strings: `identity = [\"header.x-api-key\", \"query.key\"]`",
+                    ));
+                }
+            };
+            if lits.is_empty() {
+                return Err(syn::Error::new(value.span(), "`identity` is empty"));
+            }
+            for l in &lits {
+                s.identity.push(identity_source(l)?);
+            }
+            s.identity_span = Some(value.span());
+            return Ok(());
+        }
         let lit: syn::Lit = meta.value()?.parse()?;
         match key.as_str() {
             "topic" | "queue" | "stream" | "table" => {
@@ -277,12 +373,28 @@ fn parse_args(kind: Kind, args: TokenStream, errors: &mut Errors) -> Settings {
             "timeout" => s.timeout = Some(int(&lit, &key, 1, 900)?),
             "memory" => s.memory = Some(int(&lit, &key, 128, 10_240)?),
             "concurrency" => s.concurrency = Some(int(&lit, &key, 0, 100_000)?),
+            "ttl" => s.ttl = Some(int(&lit, &key, 0, 3600)?),
             _ => unreachable!("checked above"),
         }
         Ok(())
     });
     if let Err(e) = syn::parse::Parser::parse2(parser, kept) {
         errors.push(e);
+    }
+    if kind == Kind::Authorizer && !s.request {
+        let span = s.identity_span.unwrap_or_else(Span::call_site);
+        match s.identity.as_slice() {
+            [] => {}
+            [one] if one.starts_with("header.") => {}
+            [_] => errors.spanned(
+                span,
+                "a token authorizer reads one header: `identity = \"header.Authorization\"` (use `#[authorizer(request, …)]` for query parameters)",
+            ),
+            _ => errors.spanned(
+                span,
+                "a token authorizer reads one header; several identity sources need `#[authorizer(request, …)]`",
+            ),
+        }
     }
     if kind == Kind::Sqs
         && let (Some(b), Some(source)) = (s.batch_size, &s.source)
@@ -317,11 +429,17 @@ fn opt_str(v: Option<&str>) -> TokenStream {
     }
 }
 
-fn stub(func: &syn::ItemFn) -> TokenStream {
+fn stub(kind: Kind, func: &syn::ItemFn) -> TokenStream {
     let name = &func.sig.ident;
     let vis = &func.vis;
     let handler = name.to_string();
+    let def = (kind == Kind::Authorizer).then(|| quote! {
+        impl ::lambada::__private::AuthorizerDef for #name {
+            const NAME: &'static str = #handler;
+        }
+    });
     quote! {
+        #def
         #[allow(non_camel_case_types)]
         #[doc(hidden)]
         #[derive(Debug)]
@@ -377,7 +495,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     }
     if let Err(e) = errors.into_result() {
         let e = e.to_compile_error();
-        let stub = stub(&func);
+        let stub = stub(kind, &func);
         return quote!(#e #func #stub);
     }
     let tokens = expand_trigger(kind, &func, &args, &s);
@@ -455,11 +573,36 @@ fn expand_trigger(
         opt_u32(s.memory),
         opt_u32(s.concurrency),
     );
+    let (authorizer, authorizer_def) = if kind == Kind::Authorizer {
+        let token = !s.request;
+        let identity = if s.identity.is_empty() {
+            vec!["header.Authorization".to_owned()]
+        } else {
+            s.identity.clone()
+        };
+        let ttl = s.ttl.unwrap_or(300);
+        (
+            quote!(::core::option::Option::Some(::lambada::__private::AuthorizerSpec {
+                token: #token,
+                identity: &[#(#identity),*],
+                ttl: #ttl,
+            })),
+            quote! {
+                impl ::lambada::__private::AuthorizerDef for #name {
+                    const NAME: &'static str = #handler;
+                }
+            },
+        )
+    } else {
+        (quote!(::core::option::Option::None), TokenStream::new())
+    };
     quote! {
         #[allow(non_camel_case_types)]
         #[doc(hidden)]
         #[derive(Debug)]
         #vis struct #name {}
+
+        #authorizer_def
 
         const _: () = {
             fn __lambada_one<'a>(
@@ -496,6 +639,7 @@ fn expand_trigger(
                         memory: #memory,
                         concurrency: #concurrency,
                         states: &[#(#states),*],
+                        authorizer: #authorizer,
                         call: __lambada_entry,
                     });
             }

@@ -68,6 +68,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod authorizer;
 pub mod cors;
 mod dispatch;
 mod event;
@@ -93,8 +94,8 @@ pub use extract::{
 pub use http;
 pub use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 pub use lambada_macros::{
-    HttpError, delete, dynamodb_stream, get, head, invoke, kinesis, main, options, patch, post,
-    put, route, routes, schedule, sns, sqs,
+    HttpError, authorizer, delete, dynamodb_stream, get, head, invoke, kinesis, main, options,
+    patch, post, put, route, routes, schedule, sns, sqs,
 };
 pub use request::{Context, EventKind, Request};
 pub use response::{ApiError, Body, Html, HttpError, IntoResponse, Problem, Redirect, Response};
@@ -106,6 +107,7 @@ pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Everything a handler module needs: `use lambada::prelude::*;`.
 pub mod prelude {
     pub use crate::auth::{AuthContext, Claims};
+    pub use crate::authorizer::{AuthorizerRequest, Decision};
     pub use crate::trigger::{
         Failures, KinesisRecord, LambdaContext, Raw, Records, ScheduledEvent, SnsMessage,
         SqsMessage, StreamRecord,
@@ -113,8 +115,8 @@ pub mod prelude {
     pub use crate::{
         Context, Cookies, Cors, EventKind, Form, HeaderMap, HeaderName, HttpError, IntoResponse,
         Json, Problem, Query, RawEvent, Redirect, Request, Response, Routes, State, StatusCode,
-        delete, dynamodb_stream, get, head, invoke, kinesis, options, patch, post, put, route,
-        routes, schedule, sns, sqs,
+        authorizer, delete, dynamodb_stream, get, head, invoke, kinesis, options, patch, post, put,
+        route, routes, schedule, sns, sqs,
     };
 }
 
@@ -229,6 +231,7 @@ pub mod __private {
         SnsInput, SqsInput, Trigger, TriggerCall, TriggerFuture, TriggerKind, TriggerOutput,
         drive_dynamodb_stream, drive_invoke, drive_kinesis, drive_schedule, drive_sns, drive_sqs,
     };
+    pub use crate::authorizer::{AuthorizerDef, AuthorizerInput, AuthorizerSpec, drive_authorizer};
     pub use lambada_path::Segment;
     pub use serde_json;
 
@@ -355,6 +358,7 @@ pub mod __private {
             memory: None,
             concurrency: None,
             states: &[],
+            authorizer: None,
             call: never,
         }
     }

@@ -136,6 +136,9 @@ pub enum Auth {
     Public,
     /// `auth = "name"`: the authorizer configured (or defined) as `name`.
     Authorizer(&'static str),
+    /// `auth = name`: the `#[authorizer]` function `name`, which the table
+    /// must hold too (checked by `routes!`).
+    Function(&'static str),
 }
 
 /// The future a generated handler returns.
@@ -388,7 +391,7 @@ impl Routes {
     pub fn authorizer_of<'a>(&'a self, route: &'a Route) -> Option<&'a str> {
         match route.auth {
             Auth::Public => None,
-            Auth::Authorizer(name) => Some(name),
+            Auth::Authorizer(name) | Auth::Function(name) => Some(name),
             Auth::Default => self.options.auth.as_deref(),
         }
     }
@@ -617,6 +620,9 @@ const fn check_http(table: &[&Entry], i: usize, r: &Route) {
     if r.path.is_empty() {
         return; // a stub left by a route attribute with errors
     }
+    if let Auth::Function(name) = r.auth {
+        check_authorizer_listed(table, r, name);
+    }
     let mut j = 0;
     while j < i {
         let o = match table[j] {
@@ -661,6 +667,34 @@ const fn check_http(table: &[&Entry], i: usize, r: &Route) {
         }
         j += 1;
     }
+}
+
+/// A route protected by `auth = name` needs the `#[authorizer]` `name` in
+/// its table: deploy creates the authorizers it finds there.
+const fn check_authorizer_listed(table: &[&Entry], r: &Route, name: &str) {
+    let mut j = 0;
+    while j < table.len() {
+        if let Entry::Trigger(t) = table[j]
+            && t.authorizer.is_some()
+            && const_eq(t.handler, name)
+        {
+            return;
+        }
+        j += 1;
+    }
+    let m = Msg::new()
+        .push("route ")
+        .route(r)
+        .push(" is protected by the authorizer `")
+        .push(name)
+        .push("`, which is not in this `routes![…]`: add `")
+        .push(name)
+        .push("` to it");
+    let msg = match std::str::from_utf8(m.buf.split_at(m.len).0) {
+        Ok(s) => s,
+        Err(_) => "a route's authorizer is not in the table",
+    };
+    panic!("{}", msg);
 }
 
 const fn var(s: Segment<'static>) -> &'static str {

@@ -421,6 +421,43 @@ impl HttpEvent {
         }
     }
 
+    /// The event API Gateway sends a Lambda authorizer before this
+    /// request: `TOKEN` with the value of `token_header` when given,
+    /// otherwise `REQUEST` (payload format 2.0 for HTTP APIs, with
+    /// `identity` as its `identitySource`). Its `methodArn` / `routeArn`
+    /// names API `wt6mne2s9k` of account 123456789012 in us-east-1.
+    pub fn authorizer_event(&self, token_header: Option<&str>, identity: &[String]) -> serde_json::Value {
+        let path = self.uri.split_once('?').map_or(self.uri.as_str(), |(p, _)| p);
+        let arn = format!(
+            "arn:aws:execute-api:us-east-1:123456789012:wt6mne2s9k/{}/{}{}",
+            self.stage, self.method, path
+        );
+        if let Some(name) = token_header {
+            let token = self
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone());
+            return serde_json::json!({"type": "TOKEN", "authorizationToken": token, "methodArn": arn});
+        }
+        let mut v = self.to_value();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("body");
+            m.remove("isBase64Encoded");
+            m.insert("type".into(), "REQUEST".into());
+            if self.kind == EventKind::HttpV2 {
+                m.insert("routeArn".into(), arn.into());
+                m.insert("identitySource".into(), serde_json::json!(identity));
+            } else {
+                m.insert("methodArn".into(), arn.into());
+            }
+            if let Some(ctx) = m.get_mut("requestContext").and_then(|c| c.as_object_mut()) {
+                ctx.remove("authorizer");
+            }
+        }
+        v
+    }
+
     /// The event as JSON bytes.
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(&self.to_value()).expect("event serializes")
@@ -1030,6 +1067,37 @@ pub mod events {
             })
             .collect();
         json!({ "Records": records })
+    }
+
+    fn http_event(kind: crate::EventKind, method: &str, path: &str, headers: &[(&str, &str)]) -> super::HttpEvent {
+        let method = http::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut ev = super::HttpEvent::new(kind, method, path);
+        ev.headers = headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_owned()))
+            .collect();
+        ev
+    }
+
+    /// The event of a REST API `TOKEN` authorizer (`#[authorizer(token)]`)
+    /// asked about `method path` with `token` as the caller's credential.
+    pub fn token_authorizer(token: &str, method: &str, path: &str) -> Value {
+        http_event(crate::EventKind::RestV1, method, path, &[("authorization", token)])
+            .authorizer_event(Some("authorization"), &[])
+    }
+
+    /// The event of a REST API `REQUEST` authorizer asked about a request.
+    pub fn request_authorizer(method: &str, path: &str, headers: &[(&str, &str)]) -> Value {
+        http_event(crate::EventKind::RestV1, method, path, headers).authorizer_event(None, &[])
+    }
+
+    /// The event of an HTTP API authorizer (payload format 2.0) asked about
+    /// a request; `identitySource` holds the header values.
+    pub fn http_authorizer(method: &str, path: &str, headers: &[(&str, &str)]) -> Value {
+        let identity: Vec<String> = headers.iter().map(|(_, v)| (*v).to_owned()).collect();
+        let mut ev = http_event(crate::EventKind::HttpV2, method, path, headers);
+        ev.stage = "$default".into();
+        ev.authorizer_event(None, &identity)
     }
 
     /// The event an EventBridge schedule rule sends (when its target has no

@@ -92,6 +92,8 @@ pub enum TriggerKind {
     Schedule,
     /// `#[invoke]`: direct invocation (the SDK, an IoT rule, Step Functions).
     Invoke,
+    /// `#[authorizer]`: API Gateway, before a protected route.
+    Authorizer,
 }
 
 impl TriggerKind {
@@ -104,6 +106,7 @@ impl TriggerKind {
             TriggerKind::DynamoDbStream => "dynamodb_stream",
             TriggerKind::Schedule => "schedule",
             TriggerKind::Invoke => "invoke",
+            TriggerKind::Authorizer => "authorizer",
         }
     }
 }
@@ -151,6 +154,8 @@ pub struct Trigger {
     pub concurrency: Option<u32>,
     /// The shared-state types the handler needs.
     pub states: &'static [StateKey],
+    /// An `#[authorizer]`'s kind, identity sources and TTL.
+    pub authorizer: Option<crate::authorizer::AuthorizerSpec>,
     /// The generated entry point.
     #[doc(hidden)]
     pub call: TriggerFn,
@@ -172,6 +177,7 @@ impl Trigger {
             "timeout": self.timeout,
             "memory": self.memory,
             "concurrency": self.concurrency,
+            "authorizer": self.authorizer.as_ref().map(|a| a.manifest()),
         })
     }
 }
@@ -791,6 +797,8 @@ pub enum Output {
     Value(serde_json::Value),
     /// The records of a [`Records`] batch that failed, by item identifier.
     Failures(Vec<String>),
+    /// An `#[authorizer]`'s answer.
+    Decision(crate::authorizer::Decision),
 }
 
 /// The records of a [`Records`] batch that failed, by their
@@ -805,7 +813,7 @@ pub struct Failures(pub Vec<String>);
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a trigger handler",
     label = "not a trigger handler result",
-    note = "trigger handlers return `()`, `Json<T>`, `serde_json::Value`, `Failures`, or `Result<_, E>` of one where `E: Display`"
+    note = "trigger handlers return `()`, `Json<T>`, `serde_json::Value`, `Failures` (`#[authorizer]`s a `Decision`), or `Result<_, E>` of one where `E: Display`"
 )]
 pub trait TriggerOutput {
     /// What the call produced.
@@ -901,6 +909,9 @@ pub fn drive<'a, T: TriggerInput>(
             match result {
                 Ok(Output::Failures(ids)) => failures.extend(ids),
                 Ok(Output::Value(v)) => output = Some(v),
+                Ok(Output::Decision(d)) => {
+                    output = Some(serde_json::Value::String(d.to_string()));
+                }
                 Ok(Output::None) => {}
                 Err(e) => {
                     tracing::error!(
@@ -1034,8 +1045,8 @@ pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> Cow<'static, str> {
     }
 }
 
-struct CatchUnwind<F> {
-    fut: F,
+pub(crate) struct CatchUnwind<F> {
+    pub(crate) fut: F,
 }
 
 impl<F: Future + Unpin> Future for CatchUnwind<F> {

@@ -1,8 +1,5 @@
 use lambada::prelude::*;
 
-#[get("/a", auth = users)]
-async fn auth_not_a_string() {}
-
 #[get("/b", auth = "has space")]
 async fn auth_bad_name() {}
 
