@@ -75,7 +75,9 @@ impl Kind {
             Kind::DynamoDbStream => "#[dynamodb_stream(table = \"devices\")]",
             Kind::Schedule => "#[schedule(\"rate(15 minutes)\")]",
             Kind::Invoke => "#[invoke]",
-            Kind::Authorizer => "#[authorizer(request, identity = \"header.x-api-key\", ttl = 300)]",
+            Kind::Authorizer => {
+                "#[authorizer(request, identity = \"header.x-api-key\", ttl = 300)]"
+            }
         }
     }
     /// The event argument type when the handler takes none.
@@ -141,7 +143,9 @@ fn identity_source(s: &syn::LitStr) -> syn::Result<String> {
     } else {
         Err(syn::Error::new(
             s.span(),
-            format!("`{v}` is not an identity source: write `header.NAME` (`header.Authorization`) or `query.NAME` (`query.api_key`)"),
+            format!(
+                "`{v}` is not an identity source: write `header.NAME` (`header.Authorization`) or `query.NAME` (`query.api_key`)"
+            ),
         ))
     }
 }
@@ -323,13 +327,22 @@ fn parse_args(kind: Kind, args: TokenStream, errors: &mut Errors) -> Settings {
         if key == "identity" {
             let value: syn::Expr = meta.value()?.parse()?;
             let lits: Vec<syn::LitStr> = match &value {
-                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(l), .. }) => vec![l.clone()],
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(l),
+                    ..
+                }) => vec![l.clone()],
                 syn::Expr::Array(a) => a
                     .elems
                     .iter()
                     .map(|e| match e {
-                        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(l), .. }) => Ok(l.clone()),
-                        other => Err(syn::Error::new(other.span(), "identity sources are strings: `\"header.Authorization\"`")),
+                        syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Str(l),
+                            ..
+                        }) => Ok(l.clone()),
+                        other => Err(syn::Error::new(
+                            other.span(),
+                            "identity sources are strings: `\"header.Authorization\"`",
+                        )),
                     })
                     .collect::<syn::Result<_>>()?,
                 other => {
@@ -433,9 +446,11 @@ fn stub(kind: Kind, func: &syn::ItemFn) -> TokenStream {
     let name = &func.sig.ident;
     let vis = &func.vis;
     let handler = name.to_string();
-    let def = (kind == Kind::Authorizer).then(|| quote! {
-        impl ::lambada::__private::AuthorizerDef for #name {
-            const NAME: &'static str = #handler;
+    let def = (kind == Kind::Authorizer).then(|| {
+        quote! {
+            impl ::lambada::__private::AuthorizerDef for #name {
+                const NAME: &'static str = #handler;
+            }
         }
     });
     quote! {

@@ -147,13 +147,16 @@ impl AuthorizerRequest {
         let version = v.get("version").and_then(Value::as_str);
         let event = match (kind.to_ascii_uppercase().as_str(), version) {
             ("REQUEST", Some("2.0")) => AuthorizerEvent::Http(Box::new(
-                serde_json::from_value(v).map_err(|e| format!("not an HTTP API authorizer event: {e}"))?,
+                serde_json::from_value(v)
+                    .map_err(|e| format!("not an HTTP API authorizer event: {e}"))?,
             )),
             ("REQUEST", _) => AuthorizerEvent::Request(Box::new(
-                serde_json::from_value(v).map_err(|e| format!("not a REQUEST authorizer event: {e}"))?,
+                serde_json::from_value(v)
+                    .map_err(|e| format!("not a REQUEST authorizer event: {e}"))?,
             )),
             ("TOKEN", _) => AuthorizerEvent::Token(
-                serde_json::from_value(v).map_err(|e| format!("not a TOKEN authorizer event: {e}"))?,
+                serde_json::from_value(v)
+                    .map_err(|e| format!("not a TOKEN authorizer event: {e}"))?,
             ),
             _ => {
                 return Err(

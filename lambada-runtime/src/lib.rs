@@ -221,6 +221,7 @@ pub async fn run_with(routes: Routes, mode: Mode) -> Result<(), Error> {
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::authorizer::{AuthorizerDef, AuthorizerInput, AuthorizerSpec, drive_authorizer};
     pub use crate::extract::marker::{ViaBody, ViaParts};
     pub use crate::route::{
         Auth, Entry, HandlerFuture, Param, Route, RouteDef, Source, StateKey, check_route,
@@ -231,7 +232,6 @@ pub mod __private {
         SnsInput, SqsInput, Trigger, TriggerCall, TriggerFuture, TriggerKind, TriggerOutput,
         drive_dynamodb_stream, drive_invoke, drive_kinesis, drive_schedule, drive_sns, drive_sqs,
     };
-    pub use crate::authorizer::{AuthorizerDef, AuthorizerInput, AuthorizerSpec, drive_authorizer};
     pub use lambada_path::Segment;
     pub use serde_json;
 

@@ -426,8 +426,15 @@ impl HttpEvent {
     /// otherwise `REQUEST` (payload format 2.0 for HTTP APIs, with
     /// `identity` as its `identitySource`). Its `methodArn` / `routeArn`
     /// names API `wt6mne2s9k` of account 123456789012 in us-east-1.
-    pub fn authorizer_event(&self, token_header: Option<&str>, identity: &[String]) -> serde_json::Value {
-        let path = self.uri.split_once('?').map_or(self.uri.as_str(), |(p, _)| p);
+    pub fn authorizer_event(
+        &self,
+        token_header: Option<&str>,
+        identity: &[String],
+    ) -> serde_json::Value {
+        let path = self
+            .uri
+            .split_once('?')
+            .map_or(self.uri.as_str(), |(p, _)| p);
         let arn = format!(
             "arn:aws:execute-api:us-east-1:123456789012:wt6mne2s9k/{}/{}{}",
             self.stage, self.method, path
@@ -1069,7 +1076,12 @@ pub mod events {
         json!({ "Records": records })
     }
 
-    fn http_event(kind: crate::EventKind, method: &str, path: &str, headers: &[(&str, &str)]) -> super::HttpEvent {
+    fn http_event(
+        kind: crate::EventKind,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> super::HttpEvent {
         let method = http::Method::from_bytes(method.as_bytes()).expect("a method");
         let mut ev = super::HttpEvent::new(kind, method, path);
         ev.headers = headers
@@ -1082,8 +1094,13 @@ pub mod events {
     /// The event of a REST API `TOKEN` authorizer (`#[authorizer(token)]`)
     /// asked about `method path` with `token` as the caller's credential.
     pub fn token_authorizer(token: &str, method: &str, path: &str) -> Value {
-        http_event(crate::EventKind::RestV1, method, path, &[("authorization", token)])
-            .authorizer_event(Some("authorization"), &[])
+        http_event(
+            crate::EventKind::RestV1,
+            method,
+            path,
+            &[("authorization", token)],
+        )
+        .authorizer_event(Some("authorization"), &[])
     }
 
     /// The event of a REST API `REQUEST` authorizer asked about a request.

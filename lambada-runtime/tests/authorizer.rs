@@ -77,7 +77,10 @@ async fn request_authorizer_answers_rest_with_a_stage_wide_policy() {
         json!(["arn:aws:execute-api:us-east-1:123456789012:wt6mne2s9k/prod/*"])
     );
     // REST context values are scalars: an object travels as its JSON text.
-    assert_eq!(res["context"], json!({"plan": "gold", "limits": "{\"rps\":10}"}));
+    assert_eq!(
+        res["context"],
+        json!({"plan": "gold", "limits": "{\"rps\":10}"})
+    );
     assert_eq!(res["usageIdentifierKey"], "k1");
 
     // The second identity source, a query parameter.
@@ -147,7 +150,11 @@ async fn token_authorizer_errors_and_panics_are_function_errors() {
 #[tokio::test]
 async fn events_of_another_kind_are_invalid_events() {
     let a = Client::new(app()).trigger("bearer");
-    for bad in [json!({"type": "OTHER"}), json!([1]), events::sns("t", &["m"])] {
+    for bad in [
+        json!({"type": "OTHER"}),
+        json!([1]),
+        events::sns("t", &["m"]),
+    ] {
         let err = a.send(&bad).await.unwrap_err();
         assert_eq!(err.error_type, "Lambada.InvalidEvent", "{bad}");
     }
