@@ -872,9 +872,14 @@ async fn ensure_api(
     cfg: &Config,
     m: &Manifest,
     function_arn: &str,
+    authorizer_arns: &BTreeMap<String, String>,
 ) -> Result<ApiOutcome, DeployError> {
     let uri = package::invocation_uri(&aws.region, function_arn);
-    let doc = package::openapi(cfg, m, json!(uri))?;
+    let authorizer_uri = |t: &TriggerEntry| {
+        let arn = authorizer_arns.get(&t.handler).map_or("", String::as_str);
+        json!(package::invocation_uri(&aws.region, arn))
+    };
+    let doc = package::openapi(cfg, m, json!(uri), &authorizer_uri)?;
     let body = serde_json::to_vec(&doc).map_err(|e| DeployError::Other(e.to_string()))?;
     let hash = sha256_hex(&body);
     let marker = format!("{MARKER} {}", cfg.function);
@@ -1077,7 +1082,12 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
     let m = manifest::read(&artifact.binary).await?;
     // Limits and trigger settings are checked before the first AWS call.
     m.check_triggers(&cfg.function)?;
-    package::openapi(&cfg, &m, json!("arn:aws:apigateway:region:lambda:path/x"))?;
+    package::openapi(
+        &cfg,
+        &m,
+        json!("arn:aws:apigateway:region:lambda:path/x"),
+        &|_| json!("arn:aws:apigateway:region:lambda:path/x"),
+    )?;
 
     let aws = clients(&cfg).await;
     let mut ctx = Ctx {
@@ -1124,9 +1134,18 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
         arns.push((arn, fresh));
     }
     let mut url = None;
+    let mut api_id = None;
     if has_api {
         let function_arn = arns[0].0.clone();
-        let api = ensure_api(&aws, &mut ctx, &cfg, &m, &function_arn).await?;
+        let authorizer_arns: BTreeMap<String, String> = m
+            .triggers
+            .iter()
+            .zip(&arns[1..])
+            .filter(|(t, _)| t.kind == manifest::TriggerKind::Authorizer)
+            .map(|(t, (arn, _))| (t.handler.clone(), arn.clone()))
+            .collect();
+        let api = ensure_api(&aws, &mut ctx, &cfg, &m, &function_arn, &authorizer_arns).await?;
+        api_id = Some(api.id.clone());
         let u = format!(
             "https://{}.execute-api.{}.amazonaws.com/{}/",
             api.id, aws.region, cfg.stage
@@ -1146,6 +1165,7 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
         &m.triggers,
         &arns[usize::from(has_api)..],
         &sources,
+        api_id.as_deref(),
     )
     .await?;
     ctx.report.triggers = reports;

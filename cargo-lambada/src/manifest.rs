@@ -49,6 +49,8 @@ pub enum TriggerKind {
     Schedule,
     /// `#[invoke]`: invoked directly; nothing is wired.
     Invoke,
+    /// `#[authorizer]`: a Lambda authorizer of the API.
+    Authorizer,
 }
 
 impl TriggerKind {
@@ -61,6 +63,7 @@ impl TriggerKind {
             TriggerKind::DynamoDbStream => "dynamodb_stream",
             TriggerKind::Schedule => "schedule",
             TriggerKind::Invoke => "invoke",
+            TriggerKind::Authorizer => "authorizer",
         }
     }
 
@@ -152,12 +155,79 @@ pub struct TriggerEntry {
     /// Reserved concurrency (default: none reserved).
     #[serde(default)]
     pub concurrency: Option<i32>,
+    /// An `#[authorizer]`'s kind, identity sources and TTL.
+    #[serde(default)]
+    pub authorizer: Option<AuthorizerEntry>,
+}
+
+/// How API Gateway calls an `#[authorizer]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuthorizerEntry {
+    /// `token` or `request`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `header.NAME` / `query.NAME`.
+    pub identity: Vec<String>,
+    /// Seconds an answer is cached.
+    pub ttl: u32,
+}
+
+impl Default for AuthorizerEntry {
+    /// What `#[authorizer]` alone means: a `token` authorizer on the
+    /// `Authorization` header, answers cached for 300 s.
+    fn default() -> AuthorizerEntry {
+        AuthorizerEntry {
+            kind: "token".into(),
+            identity: vec!["header.Authorization".into()],
+            ttl: 300,
+        }
+    }
+}
+
+impl AuthorizerEntry {
+    /// Whether API Gateway sends one header's value (`TOKEN`).
+    pub fn is_token(&self) -> bool {
+        self.kind == "token"
+    }
+
+    /// The identity sources in a REST API's spelling:
+    /// `method.request.header.X`, `method.request.querystring.k`.
+    pub fn rest_identity(&self) -> String {
+        self.identity
+            .iter()
+            .map(|i| match i.split_once('.') {
+                Some(("query", n)) => format!("method.request.querystring.{n}"),
+                Some((_, n)) => format!("method.request.header.{n}"),
+                None => i.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The header or query parameter API Gateway reads first.
+    pub fn first(&self) -> (&str, &str) {
+        let first = self
+            .identity
+            .first()
+            .map_or("header.Authorization", String::as_str);
+        match first.split_once('.') {
+            Some(("query", n)) => ("query", n),
+            Some((_, n)) => ("header", n),
+            None => ("header", first),
+        }
+    }
 }
 
 /// Lambda's limit on function names.
 const MAX_FUNCTION_NAME: usize = 64;
 
 impl TriggerEntry {
+    /// An `#[authorizer]`'s kind, identity sources and TTL (the defaults
+    /// of a bare `#[authorizer]` when the manifest has none).
+    pub fn authorizer_spec(&self) -> AuthorizerEntry {
+        self.authorizer.clone().unwrap_or_default()
+    }
+
     /// The name of the function this trigger deploys to:
     /// `<function>-<handler with '_' as '-'>`; names over 64 characters are
     /// cut and end with `-` and 8 hex digits of the handler's SHA-256.
@@ -197,6 +267,14 @@ impl TriggerEntry {
         }
         if let Some(i) = &self.input {
             out.push(format!("input {i}"));
+        }
+        if let Some(a) = &self.authorizer {
+            out.push(format!(
+                "{} {}, ttl {} s",
+                a.kind,
+                a.identity.join(" "),
+                a.ttl
+            ));
         }
         if let Some(t) = self.timeout {
             out.push(format!("timeout {t} s"));
@@ -253,7 +331,7 @@ impl Manifest {
             if t.handler.is_empty() {
                 problems.push(format!("{at}: the handler name is empty"));
             }
-            let needs_source = t.kind != TriggerKind::Invoke;
+            let needs_source = !matches!(t.kind, TriggerKind::Invoke | TriggerKind::Authorizer);
             if needs_source && t.source.trim().is_empty() {
                 let what = match t.kind {
                     TriggerKind::Sns => "a topic",
@@ -325,36 +403,60 @@ impl Manifest {
         &self,
         authorizers: &std::collections::BTreeMap<String, crate::auth::AuthorizerConfig>,
     ) -> Result<(), ManifestError> {
-        let known = if authorizers.is_empty() {
-            "none is configured".to_owned()
+        let code: Vec<&str> = self
+            .lambda_authorizers()
+            .map(|t| t.handler.as_str())
+            .collect();
+        let mut all: Vec<String> = authorizers.keys().map(|k| format!("`{k}`")).collect();
+        all.extend(code.iter().map(|k| format!("`{k}` (#[authorizer])")));
+        let known = if all.is_empty() {
+            "none is configured or defined".to_owned()
         } else {
-            format!(
-                "configured: {}",
-                authorizers
-                    .keys()
-                    .map(|k| format!("`{k}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            format!("there are: {}", all.join(", "))
         };
-        let problems: Vec<String> = self
-            .routes
+        let mut problems: Vec<String> = code
             .iter()
-            .filter_map(|r| {
-                let name = r.auth.as_deref()?;
-                (!authorizers.contains_key(name)).then(|| {
-                    format!(
-                        "route `{} {}` ({}) names the authorizer `{name}` ({known}): add `[package.metadata.lambada.authorizers.{name}]` with `type = \"cognito\"` or `\"jwt\"`",
-                        r.method, r.path, r.handler
-                    )
-                })
+            .filter(|c| authorizers.contains_key(**c))
+            .map(|c| {
+                format!(
+                    "`{c}` is both an #[authorizer] function and `[package.metadata.lambada.authorizers.{c}]`: rename one"
+                )
             })
             .collect();
+        for r in &self.routes {
+            let Some(name) = r.auth.as_deref() else {
+                continue;
+            };
+            let is_code = code.contains(&name);
+            if !is_code && !authorizers.contains_key(name) {
+                problems.push(format!(
+                    "route `{} {}` ({}) names the authorizer `{name}` ({known}): add `[package.metadata.lambada.authorizers.{name}]` with `type = \"cognito\"` or `\"jwt\"`, or an `#[authorizer] async fn {name}` to the route table",
+                    r.method, r.path, r.handler
+                ));
+            } else if is_code && !r.scopes.is_empty() {
+                problems.push(format!(
+                    "route `{} {}` ({}) asks for scopes of the Lambda authorizer `{name}`, which decides itself: scopes are checked by Cognito and JWT authorizers only",
+                    r.method, r.path, r.handler
+                ));
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {
             Err(ManifestError::UnknownAuthorizers(problems.join("\n  ")))
         }
+    }
+
+    /// The `#[authorizer]` functions.
+    pub fn lambda_authorizers(&self) -> impl Iterator<Item = &TriggerEntry> {
+        self.triggers
+            .iter()
+            .filter(|t| t.kind == TriggerKind::Authorizer)
+    }
+
+    /// The `#[authorizer]` function named `name`, if there is one.
+    pub fn lambda_authorizer(&self, name: &str) -> Option<&TriggerEntry> {
+        self.lambda_authorizers().find(|t| t.handler == name)
     }
 }
 
@@ -377,7 +479,7 @@ pub enum ManifestError {
     Unsupported(String, serde_json::Error),
     #[error("the app's triggers cannot be deployed:\n  {0}")]
     InvalidTriggers(String),
-    #[error("the app's routes name authorizers that do not exist:\n  {0}")]
+    #[error("the app's authorizers do not add up:\n  {0}")]
     UnknownAuthorizers(String),
 }
 
@@ -622,6 +724,7 @@ mod tests {
             timeout: None,
             memory: None,
             concurrency: None,
+            authorizer: None,
         };
         let name = t.function_name("my-rather-long-application-name");
         assert_eq!(name.len(), 64, "{name}");

@@ -73,13 +73,21 @@ pub fn resources(routes: &[RouteEntry]) -> Vec<String> {
 /// The OpenAPI 3.0 document of the routes, each operation integrated with
 /// the function through `AWS_PROXY`. `uri` is the integration URI (a string,
 /// or a CloudFormation `Fn::Sub` object).
-pub fn openapi(cfg: &Config, m: &Manifest, uri: Value) -> Result<Value, PackageError> {
+///
+/// `uri` is the API function's integration URI; `authorizer_uri` gives an
+/// `#[authorizer]`'s (its function's invocation URI).
+pub fn openapi(
+    cfg: &Config,
+    m: &Manifest,
+    uri: Value,
+    authorizer_uri: &dyn Fn(&TriggerEntry) -> Value,
+) -> Result<Value, PackageError> {
     let n = resources(&m.routes).len();
     if n > MAX_RESOURCES {
         return Err(PackageError::TooManyResources(n));
     }
     m.check_auth(&cfg.authorizers)?;
-    let schemes = security_schemes(cfg, m)?;
+    let schemes = security_schemes(cfg, m, authorizer_uri)?;
     let mut paths: BTreeMap<&str, serde_json::Map<String, Value>> = BTreeMap::new();
     for r in m.routes.iter().filter(|r| r.kind == "http") {
         let mut op = operation(
@@ -147,18 +155,41 @@ pub fn openapi(cfg: &Config, m: &Manifest, uri: Value) -> Result<Value, PackageE
 }
 
 /// The security schemes of the authorizers the routes use, as API Gateway
-/// imports them into a REST API: Cognito user pools as
-/// `cognito_user_pools` authorizers reading the configured header. A JWT
-/// issuer has no REST API form (API Gateway validates JWTs on HTTP APIs
-/// only): refused here, before any AWS call.
+/// imports them into a REST API: `#[authorizer]` functions as `custom`
+/// (Lambda) authorizers of type `token` or `request` with their identity
+/// sources and result TTL; Cognito user pools as `cognito_user_pools`
+/// authorizers reading the configured header. A JWT issuer has no REST API
+/// form (API Gateway validates JWTs on HTTP APIs only): refused here,
+/// before any AWS call.
 fn security_schemes(
     cfg: &Config,
     m: &Manifest,
+    authorizer_uri: &dyn Fn(&TriggerEntry) -> Value,
 ) -> Result<serde_json::Map<String, Value>, PackageError> {
     use crate::auth::AuthorizerKind;
     let mut out = serde_json::Map::new();
     for name in m.routes.iter().filter_map(|r| r.auth.as_deref()) {
         if out.contains_key(name) {
+            continue;
+        }
+        if let Some(t) = m.lambda_authorizer(name) {
+            let spec = t.authorizer_spec();
+            let (place, first) = spec.first();
+            out.insert(
+                name.to_owned(),
+                json!({
+                    "type": "apiKey",
+                    "name": first,
+                    "in": place,
+                    "x-amazon-apigateway-authtype": "custom",
+                    "x-amazon-apigateway-authorizer": {
+                        "type": spec.kind,
+                        "authorizerUri": authorizer_uri(t),
+                        "authorizerResultTtlInSeconds": spec.ttl,
+                        "identitySource": spec.rest_identity(),
+                    },
+                }),
+            );
             continue;
         }
         let a = &cfg.authorizers[name];
@@ -413,8 +444,17 @@ fn polled_source(t: &TriggerEntry, parameters: &mut serde_json::Map<String, Valu
 /// CloudFormation template.
 pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Value, PackageError> {
     m.check_triggers(&cfg.function)?;
+    let ids = trigger_ids(m);
     let uri = json!({"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Function.Arn}/invocations"});
-    let body = openapi(cfg, m, uri)?;
+    let authorizer_uri = |t: &TriggerEntry| {
+        let i = m
+            .triggers
+            .iter()
+            .position(|x| x.handler == t.handler)
+            .unwrap_or_default();
+        json!({"Fn::Sub": format!("arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{}Function.Arn}}/invocations", ids[i])})
+    };
+    let body = openapi(cfg, m, uri, &authorizer_uri)?;
     let has_api = m.has_http();
     let mut resources = serde_json::Map::new();
     let mut parameters = serde_json::Map::new();
@@ -548,12 +588,8 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
         );
     }
 
-    for (t, source) in m.triggers.iter().zip(sources) {
+    for ((t, source), id) in m.triggers.iter().zip(sources).zip(&ids) {
         let name = t.function_name(&cfg.function);
-        let mut id = logical_id("Trigger", &t.handler, "");
-        while resources.contains_key(&format!("{id}Function")) {
-            id.push('X');
-        }
         let function_id = format!("{id}Function");
         let function_arn = json!({"Fn::GetAtt": [function_id, "Arn"]});
         resources.insert(
@@ -663,6 +699,16 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
                 );
             }
             TriggerKind::Invoke => {}
+            TriggerKind::Authorizer if has_api => {
+                resources.insert(
+                    format!("{id}Permission"),
+                    permission(
+                        "apigateway.amazonaws.com",
+                        json!({"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/authorizers/*"}),
+                    ),
+                );
+            }
+            TriggerKind::Authorizer => {}
         }
     }
     Ok(json!({
@@ -672,6 +718,20 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
         "Resources": resources,
         "Outputs": outputs
     }))
+}
+
+/// The logical id prefix of each trigger's resources (`TriggerOnSes`),
+/// unique within the template.
+fn trigger_ids(m: &Manifest) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::with_capacity(m.triggers.len());
+    for t in &m.triggers {
+        let mut id = logical_id("Trigger", &t.handler, "");
+        while ids.contains(&id) || id == "Function" {
+            id.push('X');
+        }
+        ids.push(id);
+    }
+    ids
 }
 
 /// The S3 key of a zip: content-addressed, so an unchanged build is never
@@ -707,7 +767,19 @@ pub async fn run(args: PackageArgs) -> Result<(), PackageError> {
         "arn:aws:lambda:{region}:${{AWS::AccountId}}:function:{}",
         cfg.function
     );
-    let doc = openapi(&cfg, &m, json!(invocation_uri(&region, &function_arn)))?;
+    let authorizer_uri = |t: &TriggerEntry| {
+        let arn = format!(
+            "arn:aws:lambda:{region}:${{AWS::AccountId}}:function:{}",
+            t.function_name(&cfg.function)
+        );
+        json!(invocation_uri(&region, &arn))
+    };
+    let doc = openapi(
+        &cfg,
+        &m,
+        json!(invocation_uri(&region, &function_arn)),
+        &authorizer_uri,
+    )?;
     let key = code_key(&cfg.function, &artifact.sha256_hex);
     let template = cloudformation(&cfg, &m, &key)?;
     let out = args.out.unwrap_or_else(|| cfg.artifact_dir());

@@ -41,6 +41,8 @@ pub(super) const TRIGGER_TAG: &str = "lambada:trigger";
 const SNS_SID: &str = "lambada-sns";
 /// The statement id of the permission for the EventBridge rule.
 const EVENTS_SID: &str = "lambada-events";
+/// The statement id of the permission for the API's authorizers.
+const AUTHORIZER_SID: &str = "lambada-authorizer";
 /// The id of the rule's target.
 const TARGET_ID: &str = "lambada";
 
@@ -455,6 +457,7 @@ pub(super) async fn deploy(
     triggers: &[TriggerEntry],
     functions: &[(String, bool)],
     sources: &[Option<String>],
+    api_id: Option<&str>,
 ) -> Result<Vec<TriggerReport>, DeployError> {
     let current_topics: BTreeSet<String> = triggers
         .iter()
@@ -476,6 +479,7 @@ pub(super) async fn deploy(
                 *fresh,
                 source.as_deref(),
                 &current_topics,
+                api_id,
             )
             .await?,
         );
@@ -507,6 +511,7 @@ async fn wire(
     fresh: bool,
     source: Option<&str>,
     current_topics: &BTreeSet<String>,
+    api_id: Option<&str>,
 ) -> Result<TriggerReport, DeployError> {
     ctx.step(&format!("trigger: {} ({}) → {name}", t.handler, t.kind));
     let (mut grants, mappings) = if fresh {
@@ -526,6 +531,14 @@ async fn wire(
             delete_topic_if_ours(aws, ctx, cfg, &g.source_arn, current_topics).await?;
             remove_grant(aws, ctx, name, SNS_SID).await?;
             grants.retain(|x| x.sid != SNS_SID);
+        }
+        let authorizer_arn =
+            api_id.map(|api| authorizer_source_arn(&aws.region, function_arn, api));
+        if g.sid == AUTHORIZER_SID
+            && (t.kind != TriggerKind::Authorizer || authorizer_arn.as_ref() != Some(&g.source_arn))
+        {
+            remove_grant(aws, ctx, name, AUTHORIZER_SID).await?;
+            grants.retain(|x| x.sid != AUTHORIZER_SID);
         }
         if g.sid == EVENTS_SID && t.kind != TriggerKind::Schedule {
             delete_rule(aws, ctx, cfg, name).await?;
@@ -565,6 +578,31 @@ async fn wire(
             (Some(arn.to_owned()), vec![w])
         }
         TriggerKind::Invoke => (None, vec![format!("invoke directly: {function_arn}")]),
+        TriggerKind::Authorizer => match api_id {
+            Some(api) => {
+                let arn = authorizer_source_arn(&aws.region, function_arn, api);
+                ensure_grant(
+                    aws,
+                    ctx,
+                    name,
+                    &mut grants,
+                    AUTHORIZER_SID,
+                    "apigateway.amazonaws.com",
+                    &arn,
+                )
+                .await?;
+                (
+                    Some(api.to_owned()),
+                    vec![format!(
+                        "authorizer of REST API {api}, invoked by API Gateway from {arn}"
+                    )],
+                )
+            }
+            None => (
+                None,
+                vec!["no HTTP routes: the authorizer protects nothing".into()],
+            ),
+        },
     };
     Ok(TriggerReport {
         handler: t.handler.clone(),
@@ -574,6 +612,14 @@ async fn wire(
         source,
         wiring,
     })
+}
+
+/// What API Gateway's authorizers of `api` invoke a function from.
+fn authorizer_source_arn(region: &str, function_arn: &str, api: &str) -> String {
+    format!(
+        "arn:aws:execute-api:{region}:{}:{api}/authorizers/*",
+        arn_part(function_arn, 4)
+    )
 }
 
 /// The SNS client for the topic's region.
@@ -1311,6 +1357,7 @@ mod tests {
             timeout: None,
             memory: None,
             concurrency: None,
+            authorizer: None,
         };
         let triggers = [
             t(TriggerKind::Sqs, "a"),
