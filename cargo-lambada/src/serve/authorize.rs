@@ -56,7 +56,7 @@ impl LocalAuth {
         cors: Option<&CorsPolicy>,
         now: u64,
     ) -> Decision {
-        if !matches!(kind, EventKind::RestV1 | EventKind::HttpV2) {
+        if !runs_authorizers(kind) {
             // Function URLs and ALBs run no authorizer: the function itself
             // refuses protected routes (401), as it would there.
             return Decision::Public;
@@ -99,6 +99,13 @@ impl LocalAuth {
             }
         }
     }
+}
+
+/// Whether API Gateway runs authorizers for this front door (REST and HTTP
+/// APIs); function URLs and ALBs do not, and the function refuses
+/// protected routes itself.
+pub fn runs_authorizers(kind: EventKind) -> bool {
+    matches!(kind, EventKind::RestV1 | EventKind::HttpV2)
 }
 
 /// `--claims`: allowed when the route asks for no scope, or for one the
@@ -157,12 +164,18 @@ fn shape(kind: EventKind, claims: serde_json::Map<String, Value>, scopes: Vec<St
     }
 }
 
-/// API Gateway's answer to a refused request, with the CORS headers.
-fn refuse(status: StatusCode, why: String, req: &Incoming, cors: Option<&CorsPolicy>) -> Decision {
-    let message = if status == StatusCode::FORBIDDEN {
-        "Forbidden"
-    } else {
-        "Unauthorized"
+/// API Gateway's answer to a refused request, with the CORS headers: 401
+/// and 403 say so; a failed authorizer is a 500 with `{"message":null}`.
+pub(super) fn refuse(
+    status: StatusCode,
+    why: String,
+    req: &Incoming,
+    cors: Option<&CorsPolicy>,
+) -> Decision {
+    let message = match status {
+        StatusCode::FORBIDDEN => json!("Forbidden"),
+        StatusCode::UNAUTHORIZED => json!("Unauthorized"),
+        _ => Value::Null,
     };
     let mut res = http::Response::new(Bytes::from(json!({ "message": message }).to_string()));
     *res.status_mut() = status;

@@ -164,6 +164,13 @@ pub fn event_with(
     req: &Incoming,
     authorizer: Option<serde_json::Value>,
 ) -> Vec<u8> {
+    let mut ev = http_event(kind, stage, router, req);
+    ev.authorizer = authorizer.filter(|a| !a.is_null());
+    ev.to_json()
+}
+
+/// The request as API Gateway would describe it, before its authorizer ran.
+pub fn http_event(kind: EventKind, stage: &str, router: &Router, req: &Incoming) -> HttpEvent {
     let path = req.uri.split_once('?').map_or(req.uri.as_str(), |(p, _)| p);
     let mut ev = HttpEvent::new(kind, req.method.clone(), req.uri.clone());
     if let Some((template, params)) = router.find(&req.method, path) {
@@ -184,8 +191,7 @@ pub fn event_with(
     let now = ids::now_ms();
     ev.time_epoch_ms = now as i64;
     ev.request_time = Some(ids::clf_time(now));
-    ev.authorizer = authorizer.filter(|a| !a.is_null());
-    ev.to_json()
+    ev
 }
 
 /// Adds the headers API Gateway and ALB add: `X-Forwarded-For`,

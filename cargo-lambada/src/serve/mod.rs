@@ -10,6 +10,7 @@
 
 mod authorize;
 pub mod gateway;
+mod lambda_auth;
 mod watch;
 
 use std::convert::Infallible;
@@ -166,6 +167,8 @@ struct Generation {
     manifest: Manifest,
     /// The CORS settings in force, for the gateway's own answers.
     cors: Option<lambada::cors::CorsPolicy>,
+    /// The `#[authorizer]` functions, by name, each with its own pool.
+    authorizers: std::collections::BTreeMap<String, lambda_auth::LambdaAuthorizer>,
     dir: PathBuf,
 }
 
@@ -205,12 +208,28 @@ async fn generation(cfg: &Config, opts: &Options, dir: PathBuf) -> Result<Genera
         .map(|c| c.compile())
         .transpose()
         .map_err(ServeError::Auth)?;
+    let authorizers = build
+        .manifest
+        .lambda_authorizers()
+        .map(|t| {
+            let mut f = function(cfg, build.bootstrap.clone());
+            f.name = t.function_name(&cfg.function);
+            f.handler = t.handler.clone();
+            let spec = t.authorizer_spec();
+            let pool = Pool::new(f, opts.concurrency);
+            (
+                t.handler.clone(),
+                lambda_auth::LambdaAuthorizer::new(t.handler.clone(), spec, pool),
+            )
+        })
+        .collect();
     let pool = Pool::new(function(cfg, build.bootstrap), opts.concurrency);
     Ok(Generation {
         pool,
         router: gateway::Router::new(&build.manifest.routes),
         manifest: build.manifest,
         cors,
+        authorizers,
         dir,
     })
 }
@@ -503,6 +522,7 @@ async fn handle(
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".into());
+    let mut auth_note = None;
     let (res, note) = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
         Err(_) => (gateway::too_large(), None),
         Ok(body) => {
@@ -534,24 +554,34 @@ async fn handle(
                     let now = std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)
                         .map_or(0, |d| d.as_secs());
-                    let authorizer =
-                        match shared
-                            .auth
-                            .decide(kind, &g.router, &incoming, g.cors.as_ref(), now)
-                        {
-                            authorize::Decision::Refuse(res, why) => {
-                                return Ok(log(
-                                    &shared,
-                                    &head.method,
-                                    &uri,
-                                    started,
-                                    res,
-                                    Some(why),
-                                ));
-                            }
-                            authorize::Decision::Allow(a) => Some(a),
-                            authorize::Decision::Public => None,
-                        };
+                    let path = uri.split_once('?').map_or(uri.as_str(), |(p, _)| p);
+                    let lambda = g
+                        .router
+                        .protection(&head.method, path)
+                        .and_then(|(name, _)| g.authorizers.get(name))
+                        .filter(|_| authorize::runs_authorizers(kind));
+                    let (decision, allowed_note) = match lambda {
+                        Some(a) => {
+                            let (d, n) = a
+                                .decide(kind, &shared.stage, &g.router, &incoming, g.cors.as_ref())
+                                .await;
+                            (d, Some(n))
+                        }
+                        None => (
+                            shared
+                                .auth
+                                .decide(kind, &g.router, &incoming, g.cors.as_ref(), now),
+                            None,
+                        ),
+                    };
+                    auth_note = allowed_note;
+                    let authorizer = match decision {
+                        authorize::Decision::Refuse(res, why) => {
+                            return Ok(log(&shared, &head.method, &uri, started, res, Some(why)));
+                        }
+                        authorize::Decision::Allow(a) => Some(a),
+                        authorize::Decision::Public => None,
+                    };
                     let event =
                         gateway::event_with(kind, &shared.stage, &g.router, &incoming, authorizer);
                     // Its own task: a client that hangs up does not cut the
@@ -567,6 +597,11 @@ async fn handle(
                 }
             }
         }
+    };
+    // An allowed request's note says what its authorizer did.
+    let note = match (note, auth_note) {
+        (Some(n), Some(a)) => Some(format!("{a}; {n}")),
+        (n, a) => n.or(a),
     };
     Ok(log(&shared, &head.method, &uri, started, res, note))
 }
