@@ -418,8 +418,9 @@ fn authorizer_problems_stop_before_any_call() {
     let (ok, _, stderr) = cli(&moto, &["deploy", "--debug", "--manifest-path", manifest]);
     assert!(!ok);
     assert!(
-        stderr.contains("`GET /r1/<x>` (r1) names the authorizer `ghost` (none is configured)")
-            && stderr.contains("[package.metadata.lambada.authorizers.ghost]"),
+        stderr.contains(
+            "`GET /r1/<x>` (r1) names the authorizer `ghost` (none is configured or defined)"
+        ) && stderr.contains("[package.metadata.lambada.authorizers.ghost]"),
         "{stderr}"
     );
     let (ok, stdout, stderr) = cli(&moto, &["routes", "--manifest-path", manifest]);
@@ -837,4 +838,200 @@ async fn cors_deploys_preflights_and_gateway_responses_and_converges() {
     assert!(table.iter().all(|(_, m, ..)| m != "OPTIONS"), "{table:#?}");
     let env = function_env(&lambda, "helloworld").await;
     assert!(!env.contains_key("LAMBADA_CORS"), "{env:?}");
+}
+
+/// examples/partner-api: its `#[authorizer]` deploys as a function of its
+/// own from the same zip, the REST API's definition names it as a
+/// `request` authorizer with its identity source and TTL, and only this
+/// API's authorizers may invoke it; a redeploy writes nothing and remove
+/// takes both functions.
+#[tokio::test(flavor = "multi_thread")]
+async fn lambda_authorizer_gets_its_function_definition_and_permission() {
+    let moto = Moto::start_with_recording();
+    let manifest = workspace().join("examples/partner-api/Cargo.toml");
+    let manifest = manifest.to_str().unwrap();
+    let args = [
+        "--manifest-path",
+        manifest,
+        "--bucket",
+        "lambada-test-partner",
+    ];
+    moto.start_recording();
+    let first = deploy_json(&moto, &args);
+    let calls = moto.recorded();
+    eprintln!(
+        "partner-api from scratch: {} calls, {} writes",
+        calls.len(),
+        moto.writes().len()
+    );
+    let api = first["api_id"].as_str().unwrap().to_owned();
+
+    let conf = moto.sdk_config();
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let apigw = aws_sdk_apigateway::Client::new(&conf);
+    let f = lambda
+        .get_function()
+        .function_name("partner-api-api-key")
+        .send()
+        .await
+        .unwrap();
+    let c = f.configuration().unwrap();
+    assert_eq!(c.handler(), Some("api_key"));
+    let api_fn = lambda
+        .get_function()
+        .function_name("partner-api")
+        .send()
+        .await
+        .unwrap();
+    let api_conf = api_fn.configuration().unwrap();
+    assert_eq!(api_conf.handler(), Some("bootstrap"));
+    assert_eq!(
+        c.code_sha256(),
+        api_conf.code_sha256(),
+        "one zip for both functions"
+    );
+    let authorizer_arn = c.function_arn().unwrap().to_owned();
+    assert_eq!(
+        function_env(&lambda, "partner-api-api-key").await["PARTNER_KEYS"],
+        "demo-key=demo,old-key=!demo"
+    );
+
+    // The permission: API Gateway, from this API's authorizers only.
+    let policy = lambda
+        .get_policy()
+        .function_name("partner-api-api-key")
+        .send()
+        .await
+        .unwrap();
+    let policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1, "{policy:#}");
+    let st = &statements[0];
+    assert_eq!(st["Sid"], "lambada-authorizer");
+    assert_eq!(st["Principal"]["Service"], "apigateway.amazonaws.com");
+    assert_eq!(
+        st["Condition"]["ArnLike"]["AWS:SourceArn"],
+        format!("arn:aws:execute-api:us-east-1:123456789012:{api}/authorizers/*")
+    );
+
+    // The definition imported: moto keeps no authorizer from an import, so
+    // the document sent is what is checked.
+    let requests = moto.requests();
+    let import = requests
+        .iter()
+        .find(|r| r["url"].as_str().unwrap_or("").contains("mode=import"))
+        .expect("an ImportRestApi");
+    let sent: Value = serde_json::from_str(&lambada_test_support::request_body(import)).unwrap();
+    assert_eq!(
+        sent["components"]["securitySchemes"]["api_key"],
+        serde_json::json!({
+            "type": "apiKey",
+            "name": "x-api-key",
+            "in": "header",
+            "x-amazon-apigateway-authtype": "custom",
+            "x-amazon-apigateway-authorizer": {
+                "type": "request",
+                "authorizerUri": format!("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{authorizer_arn}/invocations"),
+                "authorizerResultTtlInSeconds": 300,
+                "identitySource": "method.request.header.x-api-key",
+            },
+        })
+    );
+    assert_eq!(
+        sent["paths"]["/reports/{period}"]["get"]["security"],
+        serde_json::json!([{"api_key": []}])
+    );
+    assert!(sent["paths"]["/health"]["get"].get("security").is_none());
+    let stored = apigw
+        .get_authorizers()
+        .rest_api_id(&api)
+        .send()
+        .await
+        .unwrap();
+    eprintln!(
+        "moto stored {} authorizers from the import",
+        stored.items().len()
+    );
+
+    // Converged: nothing to write.
+    moto.start_recording();
+    let again = deploy_json(&moto, &args);
+    assert_eq!(again["up_to_date"], true, "{again}");
+    assert!(moto.writes().is_empty(), "{:#?}", moto.recorded());
+    eprintln!(
+        "partner-api no-op redeploy: {} reads",
+        moto.recorded().len()
+    );
+
+    // Remove takes the API, both functions and so the permission.
+    let (ok, _, stderr) = cli(
+        &moto,
+        &[
+            "remove",
+            "--manifest-path",
+            manifest,
+            "--bucket",
+            "lambada-test-partner",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    for name in ["partner-api", "partner-api-api-key"] {
+        assert!(
+            lambda
+                .get_function()
+                .function_name(name)
+                .send()
+                .await
+                .is_err(),
+            "{name} still exists"
+        );
+    }
+}
+
+/// `package` of examples/partner-api: the authorizer's function, its
+/// permission scoped to the API's authorizers, and the definition naming
+/// the function by reference; openapi-spec-validator and cfn-lint clean.
+#[test]
+fn package_carries_the_lambda_authorizer() {
+    need("openapi-spec-validator");
+    need("cfn-lint");
+    let out = tempfile::tempdir().unwrap();
+    let manifest = workspace().join("examples/partner-api/Cargo.toml");
+    let status = Command::new(CLI)
+        .args(["lambada", "package", "--debug", "--manifest-path"])
+        .arg(&manifest)
+        .arg("--out")
+        .arg(out.path())
+        .args(["--region", "us-east-1"])
+        .env("CARGO_TARGET_DIR", nested_target_dir())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    validate(out.path());
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("openapi.json")).unwrap()).unwrap();
+    assert_eq!(
+        doc["components"]["securitySchemes"]["api_key"]["x-amazon-apigateway-authorizer"]["authorizerUri"],
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:${AWS::AccountId}:function:partner-api-api-key/invocations"
+    );
+    let t: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("template.json")).unwrap()).unwrap();
+    let r = &t["Resources"];
+    assert_eq!(
+        r["TriggerApiKeyFunction"]["Properties"]["Handler"],
+        "api_key"
+    );
+    assert_eq!(
+        r["TriggerApiKeyPermission"]["Properties"]["Principal"],
+        "apigateway.amazonaws.com"
+    );
+    assert_eq!(
+        r["TriggerApiKeyPermission"]["Properties"]["SourceArn"]["Fn::Sub"],
+        "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/authorizers/*"
+    );
+    let scheme = &r["Api"]["Properties"]["Body"]["components"]["securitySchemes"]["api_key"];
+    assert_eq!(
+        scheme["x-amazon-apigateway-authorizer"]["authorizerUri"]["Fn::Sub"],
+        "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${TriggerApiKeyFunction.Arn}/invocations"
+    );
 }
