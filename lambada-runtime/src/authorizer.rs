@@ -494,7 +494,7 @@ mod tests {
         assert_eq!(u.message, "Unauthorized");
 
         let http = AuthorizerRequest::from_slice(
-            br#"{"version":"2.0","type":"REQUEST","routeArn":"arn:aws:execute-api:r:1:api/$default/GET/x","identitySource":["k"],"headers":{"x-api-key":"k"},"queryStringParameters":{"q":"1"},"requestContext":{}}"#,
+            br#"{"version":"2.0","type":"REQUEST","routeArn":"arn:aws:execute-api:r:1:api/$default/GET/x","identitySource":["k"],"headers":{"x-api-key":"k"},"queryStringParameters":{"q":"1"},"requestContext":{"http":{"method":"GET","path":"/x","protocol":"HTTP/1.1","sourceIp":"192.0.2.1","userAgent":"t"}}}"#,
             &["header.x-api-key"],
         )
         .unwrap();
