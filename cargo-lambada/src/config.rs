@@ -415,7 +415,7 @@ fn load_layers(
     }
     let mut environment = s.environment.unwrap_or_default();
     if let Some(c) = &s.cors {
-        c.compile().map_err(|message| ConfigError::Invalid {
+        c.validate().map_err(|message| ConfigError::Invalid {
             key: "cors",
             message,
         })?;

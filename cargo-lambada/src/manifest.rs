@@ -447,6 +447,26 @@ impl Manifest {
         }
     }
 
+    /// The CORS settings in force: `config`'s over the code's
+    /// ([`lambada::Cors::overlay`], as the function does with
+    /// `LAMBADA_CORS`), every route they name checked against the table.
+    pub fn cors_with(
+        &self,
+        config: Option<&lambada::Cors>,
+    ) -> Result<Option<lambada::Cors>, ManifestError> {
+        let Some(c) = lambada::Cors::overlay(self.cors.as_ref(), config) else {
+            return Ok(None);
+        };
+        c.check(
+            self.routes
+                .iter()
+                .filter(|r| r.kind == "http")
+                .map(|r| r.handler.as_str()),
+        )
+        .map_err(ManifestError::InvalidCors)?;
+        Ok(Some(c))
+    }
+
     /// The `#[authorizer]` functions.
     pub fn lambda_authorizers(&self) -> impl Iterator<Item = &TriggerEntry> {
         self.triggers
@@ -481,6 +501,8 @@ pub enum ManifestError {
     InvalidTriggers(String),
     #[error("the app's authorizers do not add up:\n  {0}")]
     UnknownAuthorizers(String),
+    #[error("the CORS settings do not fit the app: {0}")]
+    InvalidCors(String),
 }
 
 /// Runs `binary` and reads its route table.

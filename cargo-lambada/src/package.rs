@@ -111,13 +111,18 @@ pub fn openapi(
             .or_default()
             .insert(r.method.to_lowercase(), op);
     }
-    let cors = effective_cors(cfg, m);
-    if cors.is_some() {
+    let cors = m.cors_with(cfg.cors.as_ref())?;
+    if let Some(c) = &cors {
         let mut ids = std::collections::BTreeSet::new();
         // Preflights go to the function, which answers them for every routed
-        // path (`lambada::Cors`): one rule set for serve, tests and AWS.
+        // path with CORS (`lambada::Cors`): one rule set for serve, tests
+        // and AWS.
         for (path, ops) in paths.iter_mut() {
-            if ops.contains_key("options") {
+            let covered = m
+                .routes
+                .iter()
+                .any(|r| r.kind == "http" && r.apigw_path == *path && c.covers(&r.handler));
+            if ops.contains_key("options") || !covered {
                 continue;
             }
             let op = operation(
@@ -141,8 +146,8 @@ pub fn openapi(
         },
         "paths": paths,
     });
-    if let Some(c) = cors {
-        doc["x-amazon-apigateway-gateway-responses"] = gateway_responses(c);
+    if let Some(c) = cors.as_ref().and_then(gateway_cors) {
+        doc["x-amazon-apigateway-gateway-responses"] = gateway_responses(&c);
     }
     if !schemes.is_empty() {
         doc["components"] = json!({"securitySchemes": schemes});
@@ -266,9 +271,36 @@ fn preflight_id(path: &str, seen: &mut std::collections::BTreeSet<String>) -> St
     id
 }
 
-/// The CORS settings in force: configuration's, else the code's.
-pub fn effective_cors<'a>(cfg: &'a Config, m: &'a Manifest) -> Option<&'a lambada::Cors> {
-    cfg.cors.as_ref().or(m.cors.as_ref())
+/// The CORS settings of API Gateway's own answers (an authorizer's 401,
+/// a throttled 429), which are the API's, not a route's: the table's
+/// settings, or, when only routes have settings, all of theirs together.
+pub fn gateway_cors(c: &lambada::Cors) -> Option<lambada::Cors> {
+    use lambada::cors::RouteCors;
+    if !c.origins.is_empty() {
+        return Some(lambada::Cors {
+            routes: Default::default(),
+            ..c.clone()
+        });
+    }
+    let own: Vec<&lambada::Cors> = c
+        .routes
+        .values()
+        .filter_map(|r| match r {
+            RouteCors::Own(c) => Some(&**c),
+            RouteCors::Off => None,
+        })
+        .collect();
+    let mut out = (*own.first()?).clone();
+    for c in &own[1..] {
+        out.origins.extend(c.origins.iter().cloned());
+        out.expose_headers.extend(c.expose_headers.iter().cloned());
+        out.credentials |= c.credentials;
+    }
+    out.origins.sort();
+    out.origins.dedup();
+    out.expose_headers.sort();
+    out.expose_headers.dedup();
+    Some(out)
 }
 
 /// API Gateway's own error responses (an authorizer's 401, a throttled

@@ -52,8 +52,10 @@ fn serve_page(listener: TcpListener, html: String) {
     });
 }
 
-/// The page: six calls to the API (two to the protected `GET /me`, with
-/// a good and a garbled bearer token), each result (status and body, or the
+/// The page: eight calls to the API (two to the protected `GET /me`, with
+/// a good and a garbled bearer token; one to `GET /helloworld/<id>`, open
+/// to any origin by a route setting; one to `GET /greet`, whose CORS a
+/// route setting turns off), each result (status and body, or the
 /// name of the error `fetch` rejected with) written into `#out` as JSON.
 fn page(api: &str, token: &str) -> String {
     format!(
@@ -90,6 +92,8 @@ async function call(path, init) {{
   out.missing = await call("/items/NOPE");
   out.signedIn = await call("/me", {{headers: {{"Authorization": "Bearer " + TOKEN}}}});
   out.signedOut = await call("/me", {{headers: {{"Authorization": "Bearer expired." + TOKEN}}}});
+  out.open = await call("/helloworld/5", {{headers: {{"X-Client": "lambada-browser-test"}}}});
+  out.closed = await call("/greet?name=page");
   document.getElementById("out").textContent = JSON.stringify(out);
 }})();
 </script>
@@ -172,6 +176,11 @@ fn a_browser_on_an_allowed_origin_reads_every_answer_and_others_read_none() {
         "headers": ["authorization", "content-type", "x-client"],
         "credentials": true,
         "max_age": 60,
+        // Route by route: `index` open to every origin, `greet` to none.
+        "routes": {
+            "index": {"origins": ["*"], "headers": ["x-client"]},
+            "greet": false,
+        },
     })
     .to_string();
     // helloworld's `GET /me` takes a Cognito access token: serve verifies
@@ -235,6 +244,22 @@ fn a_browser_on_an_allowed_origin_reads_every_answer_and_others_read_none() {
         seen["signedOut"]["body"], r#"{"message":"Unauthorized"}"#,
         "{seen}"
     );
+    // The route open to all is read, its preflight answered; the route
+    // with CORS off is sent (a simple GET needs no preflight) but its
+    // answer withheld, even from the table's own origin.
+    assert_eq!(seen["open"]["status"], 200, "{seen}");
+    assert_eq!(seen["open"]["body"], "Hello world: 5", "{seen}");
+    assert!(
+        wait_count(&serve, "OPTIONS /helloworld/5 -> 204", 1),
+        "{}",
+        log()
+    );
+    assert_eq!(seen["closed"]["error"], "TypeError", "{seen}");
+    assert!(
+        wait_count(&serve, "GET /greet?name=page -> 200", 1),
+        "{}",
+        log()
+    );
     assert!(wait_count(&serve, "OPTIONS /me -> 204", 1), "{}", log());
     // The custom header and the JSON body each needed a preflight, which
     // the function answered without a handler of its own.
@@ -248,9 +273,24 @@ fn a_browser_on_an_allowed_origin_reads_every_answer_and_others_read_none() {
     // Chromium withholds every answer, and sends none of the requests that
     // needed a preflight.
     let seen = browse(&format!("http://127.0.0.1:{page_port}/"));
-    for call in ["get", "post", "invalid", "missing", "signedIn", "signedOut"] {
+    for call in [
+        "get",
+        "post",
+        "invalid",
+        "missing",
+        "signedIn",
+        "signedOut",
+        "closed",
+    ] {
         assert_eq!(seen[call]["error"], "TypeError", "{call}: {seen}");
     }
+    // But the route open to every origin answers this one too.
+    assert_eq!(seen["open"]["body"], "Hello world: 5", "{seen}");
+    assert!(
+        wait_count(&serve, "OPTIONS /helloworld/5 -> 204", 2),
+        "{}",
+        log()
+    );
     assert!(wait_count(&serve, "OPTIONS /agent -> 403", 1), "{}", log());
     assert!(wait_count(&serve, "OPTIONS /items -> 403", 1), "{}", log());
     // The simple GET needs no preflight: it is sent, its answer withheld.

@@ -663,6 +663,64 @@ fn package_validates_with_openapi_spec_validator_and_cfn_lint() {
         "the function's environment carries the settings: {template}"
     );
     validate(cors_out.path());
+
+    // Per-route settings from configuration: `index` alone is open (to any
+    // origin), so its path alone gets a preflight method, and the gateway
+    // responses carry its settings; `index` off beside the table's
+    // settings takes its path's preflight away; a handler the app does not
+    // have stops package with the handlers it does.
+    let package = |cors: &str| {
+        let out = tempfile::tempdir().unwrap();
+        let o = Command::new(CLI)
+            .args(["lambada", "package", "--debug", "--manifest-path"])
+            .arg(&manifest)
+            .arg("--out")
+            .arg(out.path())
+            .args(["--region", "us-east-1"])
+            .env("CARGO_TARGET_DIR", nested_target_dir())
+            .env("LAMBADA_CORS", cors)
+            .output()
+            .unwrap();
+        let doc = o.status.success().then(|| {
+            validate(out.path());
+            serde_json::from_slice::<Value>(
+                &std::fs::read(out.path().join("openapi.json")).unwrap(),
+            )
+            .unwrap()
+        });
+        (doc, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (doc, _) = package(r#"{"routes": {"index": {"origins": ["*"]}}}"#);
+    let doc = doc.unwrap();
+    let with_options: Vec<&String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, ops)| ops.get("options").is_some())
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(with_options, ["/helloworld/{id}"]);
+    assert_eq!(
+        doc["x-amazon-apigateway-gateway-responses"]["DEFAULT_4XX"]["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"],
+        "'*'"
+    );
+    let (doc, _) =
+        package(r#"{"origins": ["https://app.example.com"], "routes": {"index": false}}"#);
+    let paths = doc.unwrap()["paths"].as_object().unwrap().clone();
+    for (path, ops) in &paths {
+        assert_eq!(
+            ops.get("options").is_some(),
+            path != "/helloworld/{id}",
+            "{path}"
+        );
+    }
+    let (doc, stderr) = package(r#"{"routes": {"ghost": false}}"#);
+    assert!(doc.is_none());
+    assert!(
+        stderr.contains("`routes.ghost` names no route's handler")
+            && stderr.contains("index, greet, agent"),
+        "{stderr}"
+    );
 }
 
 /// `openapi-spec-validator` on `dir/openapi.json`, `cfn-lint` on

@@ -92,10 +92,19 @@ enum AuthArg {
     Function(syn::Path),
 }
 
-/// `auth = "…"` and `scopes = […]`.
+/// `cors = …`: the route's own CORS setting.
+enum CorsArg {
+    Table,
+    Off,
+    /// `cors = path::to::settings`: a `fn() -> Cors`.
+    Own(syn::Path),
+}
+
+/// `auth = "…"`, `scopes = […]` and `cors = …`.
 struct RouteOptions {
     auth: AuthArg,
     scopes: Vec<String>,
+    cors: CorsArg,
 }
 
 /// Parses `, key = value` pairs until the end of the input.
@@ -109,7 +118,7 @@ fn parse_extra(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<(syn::Iden
         let key: syn::Ident = input.parse().map_err(|e| {
             syn::Error::new(
                 e.span(),
-                "expected `auth = \"name\"` or `scopes = [\"scope\"]` after the path",
+                "expected `auth = \"name\"`, `scopes = [\"scope\"]` or `cors = …` after the path",
             )
         })?;
         input
@@ -125,6 +134,7 @@ fn parse_extra(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<(syn::Iden
 fn options(extra: &[(syn::Ident, syn::Expr)], errors: &mut Errors) -> RouteOptions {
     let mut auth: Option<AuthArg> = None;
     let mut scopes: Option<Vec<String>> = None;
+    let mut cors: Option<CorsArg> = None;
     let lit_str = |e: &syn::Expr| match e {
         syn::Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Str(s),
@@ -203,9 +213,35 @@ fn options(extra: &[(syn::Ident, syn::Expr)], errors: &mut Errors) -> RouteOptio
                 }
                 scopes = Some(out);
             }
+            "cors" => {
+                if cors.is_some() {
+                    errors.spanned(key.span(), "duplicate `cors`");
+                    continue;
+                }
+                match value {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Bool(b),
+                        ..
+                    }) if !b.value => cors = Some(CorsArg::Off),
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Bool(b),
+                        ..
+                    }) => errors.spanned(
+                        b.span(),
+                        "`cors = true` says nothing: the table's CORS settings apply without it; write `cors = false` for none, or `cors = settings` naming a `fn() -> Cors`",
+                    ),
+                    syn::Expr::Path(p) if p.qself.is_none() => {
+                        cors = Some(CorsArg::Own(p.path.clone()));
+                    }
+                    other => errors.spanned(
+                        other.span(),
+                        "expected `cors = false` (no CORS for this route) or `cors = settings`, naming a `fn() -> Cors` that gives the route its own",
+                    ),
+                }
+            }
             other => errors.spanned(
                 key.span(),
-                format!("unknown argument `{other}`: expected `auth` or `scopes`"),
+                format!("unknown argument `{other}`: expected `auth`, `scopes` or `cors`"),
             ),
         }
     }
@@ -238,6 +274,7 @@ fn options(extra: &[(syn::Ident, syn::Expr)], errors: &mut Errors) -> RouteOptio
     RouteOptions {
         auth: auth.unwrap_or(AuthArg::Default),
         scopes,
+        cors: cors.unwrap_or(CorsArg::Table),
     }
 }
 
@@ -769,6 +806,11 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
         },
     };
     let scopes = &m.options.scopes;
+    let cors = match &m.options.cors {
+        CorsArg::Table => quote!(::lambada::__private::CorsSetting::Table),
+        CorsArg::Off => quote!(::lambada::__private::CorsSetting::Off),
+        CorsArg::Own(p) => quote_spanned!(p.span()=> ::lambada::__private::CorsSetting::Own(#p)),
+    };
     let await_ = if m.is_async { quote!(.await) } else { quote!() };
     let ret_span = match &func.sig.output {
         syn::ReturnType::Type(_, ty) => ty.span(),
@@ -807,6 +849,7 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
                     states: &[#(#states),*],
                     auth: #auth,
                     scopes: &[#(#scopes),*],
+                    cors: #cors,
                     call: __lambada_call,
                 });
             }

@@ -28,6 +28,8 @@
 //! code's; `cargo lambada` hands the result to the function as the
 //! `LAMBADA_CORS` environment variable, which the runtime reads at cold start.
 
+use std::collections::BTreeMap;
+
 use http::StatusCode;
 use http::header::{self, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
@@ -57,10 +59,16 @@ pub const DEFAULT_ALLOW_HEADERS: [&str; 5] = [
 /// | `expose_headers` | none | response headers a script may read beyond the safelisted ones |
 /// | `credentials` | `false` | cookies and `Authorization` with the request (`Access-Control-Allow-Credentials`) |
 /// | `max_age` | none | seconds a browser may cache a preflight |
+/// | `routes` | none | per-route settings by handler name: `false` (no CORS for that route) or a table of these keys (see [`RouteCors`]) |
+///
+/// A route's own setting (`cors = …` on its attribute, or `routes.HANDLER`
+/// here) replaces the table's for that route; settings with only `routes`
+/// (no `origins`) give CORS to those routes alone.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cors {
     /// Allowed origins.
+    #[serde(default)]
     pub origins: Vec<String>,
     /// Methods a preflight may ask for (empty: the path's methods).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -77,6 +85,62 @@ pub struct Cors {
     /// Preflight cache lifetime in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_age: Option<u32>,
+    /// Routes with settings of their own, by handler name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub routes: BTreeMap<String, RouteCors>,
+}
+
+/// A route's own CORS setting, replacing the table's for it: `cors = false`
+/// or `cors = settings_fn` on the route attribute, `HANDLER = false` or
+/// `[….cors.routes.HANDLER]` in configuration.
+///
+/// ```
+/// use lambada::cors::{Cors, RouteCors};
+///
+/// let c: Cors = serde_json::from_str(
+///     r#"{"origins": ["https://app.example.com"],
+///         "routes": {"feed": {"origins": ["*"]}, "admin": false}}"#,
+/// ).unwrap();
+/// assert_eq!(c.routes["admin"], RouteCors::Off);
+/// assert_eq!(c.routes["feed"], RouteCors::Own(Box::new(Cors::any_origin())));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteCors {
+    /// No CORS for this route: no headers, preflights for it refused.
+    Off,
+    /// These settings instead of the table's.
+    Own(Box<Cors>),
+}
+
+impl Serialize for RouteCors {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RouteCors::Off => s.serialize_bool(false),
+            RouteCors::Own(c) => c.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RouteCors {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RouteCors, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Flag(bool),
+            Own(Box<Cors>),
+        }
+        match Repr::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "a route's CORS setting is `false` (none for this route) or a table of CORS settings (`origins`, `methods`, `headers`, `expose_headers`, `credentials`, `max_age`)",
+            )
+        })? {
+            Repr::Flag(false) => Ok(RouteCors::Off),
+            Repr::Flag(true) => Err(serde::de::Error::custom(
+                "a route's CORS setting `true` says nothing: leave the route out to use the table's settings, write `false` for none, or give it settings of its own",
+            )),
+            Repr::Own(c) => Ok(RouteCors::Own(c)),
+        }
+    }
 }
 
 impl Cors {
@@ -149,6 +213,9 @@ impl Cors {
     /// assert!(Cors::new().compile().unwrap_err().contains("no origin"));
     /// ```
     pub fn compile(&self) -> Result<CorsPolicy, String> {
+        if !self.routes.is_empty() {
+            return Err("CORS: `routes` go in the table's settings, not in a route's".into());
+        }
         if self.origins.is_empty() {
             return Err("CORS: no origin is allowed: set `origins`".into());
         }
@@ -206,6 +273,107 @@ impl Cors {
             credentials: self.credentials,
             max_age: self.max_age.map(HeaderValue::from),
         })
+    }
+}
+
+impl Cors {
+    /// `config` over `code`: configuration's table settings replace the
+    /// code's (unless it has only `routes`), and its routes replace the
+    /// code's route by route. What the runtime does with `LAMBADA_CORS` at
+    /// cold start and what `cargo lambada` deploys and serves.
+    ///
+    /// ```
+    /// use lambada::cors::{Cors, RouteCors};
+    ///
+    /// let mut code = Cors::new().allow_origin("https://app.example.com");
+    /// code.routes.insert("feed".into(), RouteCors::Own(Box::new(Cors::any_origin())));
+    /// let mut config = Cors::default();
+    /// config.routes.insert("admin".into(), RouteCors::Off);
+    /// let c = Cors::overlay(Some(&code), Some(&config)).unwrap();
+    /// assert_eq!(c.origins, ["https://app.example.com"]);
+    /// assert_eq!(c.routes.len(), 2);
+    /// ```
+    pub fn overlay(code: Option<&Cors>, config: Option<&Cors>) -> Option<Cors> {
+        let Some(config) = config else {
+            return code.cloned();
+        };
+        let mut out = match code {
+            Some(code) if config.origins.is_empty() => Cors {
+                routes: BTreeMap::new(),
+                ..code.clone()
+            },
+            _ => Cors {
+                routes: BTreeMap::new(),
+                ..config.clone()
+            },
+        };
+        out.routes = code.map(|c| c.routes.clone()).unwrap_or_default();
+        out.routes
+            .extend(config.routes.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Some(out)
+    }
+
+    /// The table's own policy: `None` when the settings name routes only.
+    pub fn table_policy(&self) -> Result<Option<CorsPolicy>, String> {
+        if self.origins.is_empty() && !self.routes.is_empty() {
+            return Ok(None);
+        }
+        Cors {
+            routes: BTreeMap::new(),
+            ..self.clone()
+        }
+        .compile()
+        .map(Some)
+    }
+
+    /// Checks every setting: the table's and each route's.
+    pub fn validate(&self) -> Result<(), String> {
+        self.table_policy()?;
+        for (name, setting) in &self.routes {
+            if let RouteCors::Own(c) = setting {
+                c.compile()
+                    .map_err(|e| format!("{e} (in `routes.{name}`)"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`validate`](Cors::validate)s, and checks that every route named
+    /// is among `handlers`.
+    pub fn check<'a>(&self, handlers: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+        self.validate()?;
+        let handlers: Vec<&str> = handlers.into_iter().collect();
+        match self
+            .routes
+            .keys()
+            .find(|name| !handlers.contains(&name.as_str()))
+        {
+            Some(name) => Err(format!(
+                "CORS: `routes.{name}` names no route's handler (the handlers are: {})",
+                handlers.join(", ")
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether requests to `handler`'s route get CORS answers (its own
+    /// settings, or the table's when it has none of its own).
+    pub fn covers(&self, handler: &str) -> bool {
+        match self.routes.get(handler) {
+            Some(RouteCors::Off) => false,
+            Some(RouteCors::Own(_)) => true,
+            None => !self.origins.is_empty(),
+        }
+    }
+
+    /// The policy answering for `handler`: its own, none (`Off`), or the
+    /// table's.
+    pub fn policy_for(&self, handler: &str) -> Result<Option<CorsPolicy>, String> {
+        match self.routes.get(handler) {
+            Some(RouteCors::Off) => Ok(None),
+            Some(RouteCors::Own(c)) => c.compile().map(Some),
+            None => self.table_policy(),
+        }
     }
 }
 

@@ -69,17 +69,68 @@ pub(crate) struct Inner {
     matcher: OnceLock<Matcher>,
     /// The trigger handler every event goes to, when this function is one.
     trigger: Option<&'static Trigger>,
-    /// The table's CORS settings, checked.
-    cors: Option<CorsPolicy>,
+    /// The CORS policies, checked; `None` when no route has any.
+    cors: Option<CorsTable>,
 }
 
-/// Checks the table's CORS settings; `run` has reported invalid ones as an
-/// init error already (`Routes::check`), so this panics only for an app
-/// built by hand (the test client) from an invalid setting.
-fn cors_policy(routes: &Routes) -> Option<CorsPolicy> {
-    routes
-        .cors_settings()
-        .map(|c| c.compile().unwrap_or_else(|e| panic!("{e}")))
+/// Which CORS policy answers for which route.
+struct CorsTable {
+    /// The distinct policies, the table's first when it has one.
+    policies: Vec<CorsPolicy>,
+    /// The table's: an index into `policies`.
+    table: Option<usize>,
+    /// Routes with a setting of their own: their policy, or none.
+    routes: Vec<(&'static Route, Option<usize>)>,
+}
+
+impl CorsTable {
+    /// Checks the table's CORS settings; `run` has reported invalid ones
+    /// as an init error already (`Routes::check`), so this panics only for
+    /// an app built by hand (the test client) from an invalid setting.
+    fn new(routes: &Routes) -> Option<CorsTable> {
+        let settings = routes.cors_settings()?;
+        let ok = |r: Result<Option<CorsPolicy>, String>| r.unwrap_or_else(|e| panic!("{e}"));
+        let mut policies = Vec::new();
+        let mut seen: Vec<&crate::cors::RouteCors> = Vec::new();
+        let table = ok(settings.table_policy()).map(|p| {
+            policies.push(p);
+            0
+        });
+        let mut own = Vec::new();
+        for r in routes.table {
+            let Some(setting) = settings.routes.get(r.handler) else {
+                continue;
+            };
+            let index = match setting {
+                crate::cors::RouteCors::Off => None,
+                crate::cors::RouteCors::Own(_) => {
+                    Some(match seen.iter().position(|s| *s == setting) {
+                        Some(i) => i + usize::from(table.is_some()),
+                        None => {
+                            seen.push(setting);
+                            policies
+                                .push(ok(settings.policy_for(r.handler)).expect("own settings"));
+                            policies.len() - 1
+                        }
+                    })
+                }
+            };
+            own.push((*r, index));
+        }
+        Some(CorsTable {
+            policies,
+            table,
+            routes: own,
+        })
+    }
+
+    /// The policy answering for `route`.
+    fn index_for(&self, route: &Route) -> Option<usize> {
+        match self.routes.iter().find(|(r, _)| std::ptr::eq(*r, route)) {
+            Some((_, i)) => *i,
+            None => self.table,
+        }
+    }
 }
 
 /// A route table ready to serve: what the Lambda loop, the HTTP server and
@@ -98,14 +149,15 @@ impl std::fmt::Debug for App {
 #[allow(clippy::enum_variant_names)]
 pub(crate) enum Found<'e> {
     Route(&'static Route, Vec<(Cow<'e, str>, Cow<'e, str>)>, bool),
-    MethodNotAllowed(Vec<Method>),
+    /// The path is routed (here is one of its routes), not for this method.
+    MethodNotAllowed(&'static Route, Vec<Method>),
     NotFound,
 }
 
 fn pick(
     group: &[&'static Route],
     method: &http::Method,
-) -> Result<(&'static Route, bool), Vec<Method>> {
+) -> Result<(&'static Route, bool), (&'static Route, Vec<Method>)> {
     if let Some(r) = group.iter().find(|r| r.method.as_str() == method.as_str()) {
         return Ok((r, false));
     }
@@ -119,7 +171,7 @@ fn pick(
     }
     allowed.sort();
     allowed.dedup();
-    Err(allowed)
+    Err((group[0], allowed))
 }
 
 fn decode_params<'a>(
@@ -145,7 +197,7 @@ impl App {
     /// Prepares a route table for serving HTTP events.
     pub fn new(routes: Routes) -> App {
         App(Arc::new(Inner {
-            cors: cors_policy(&routes),
+            cors: CorsTable::new(&routes),
             routes,
             matcher: OnceLock::new(),
             trigger: None,
@@ -170,7 +222,7 @@ impl App {
             .into());
         }
         Ok(App(Arc::new(Inner {
-            cors: cors_policy(&routes),
+            cors: CorsTable::new(&routes),
             routes,
             matcher: OnceLock::new(),
             trigger,
@@ -208,7 +260,7 @@ impl App {
         }
         Some(match pick(&group, method) {
             Ok((r, head)) => Found::Route(r, Vec::new(), head),
-            Err(allowed) => Found::MethodNotAllowed(allowed),
+            Err((r, allowed)) => Found::MethodNotAllowed(r, allowed),
         })
     }
 
@@ -250,7 +302,7 @@ impl App {
                     head,
                 )
             }
-            Err(allowed) => Found::MethodNotAllowed(allowed),
+            Err((r, allowed)) => Found::MethodNotAllowed(r, allowed),
         }
     }
 
@@ -301,7 +353,7 @@ impl App {
                         .collect(),
                     head,
                 ),
-                Found::MethodNotAllowed(allowed) => Found::MethodNotAllowed(allowed),
+                Found::MethodNotAllowed(r, allowed) => Found::MethodNotAllowed(r, allowed),
                 Found::NotFound => Found::NotFound,
             },
         };
@@ -318,42 +370,64 @@ impl App {
     }
 
     /// Answers a routed request: CORS preflights here, everything else by
-    /// routing, with the CORS headers added to whatever came out (problems
-    /// and panics included).
+    /// routing, with the CORS headers of the route's policy added to
+    /// whatever came out (problems and panics included).
     pub(crate) async fn respond(&self, found: Found<'_>, parts: Parts<'_>) -> Response {
         let Some(cors) = &self.0.cors else {
             return self.route(found, parts).await;
         };
         let origin = header(&parts.headers, "origin").map(str::to_owned);
-        if let (Some(o), Some(acrm)) = (
+        let on_path = match &found {
+            Found::Route(r, _, _) | Found::MethodNotAllowed(r, _) => Some(*r),
+            Found::NotFound => None,
+        };
+        if let (Some(o), Some(acrm), Some(r)) = (
             origin.as_deref(),
             header(&parts.headers, "access-control-request-method"),
+            on_path,
         ) && parts.method == http::Method::OPTIONS
         {
-            let methods = match &found {
-                Found::Route(r, _, _) => self.path_methods(r),
-                Found::MethodNotAllowed(allowed) => allowed.clone(),
-                Found::NotFound => Vec::new(),
+            // The policy of the route the real request will reach; the
+            // methods it allows are those of the path's routes under it.
+            let path: Vec<&'static Route> = self
+                .0
+                .routes
+                .table
+                .iter()
+                .copied()
+                .filter(|x| x.apigw_path == r.apigw_path)
+                .collect();
+            let asked = path
+                .iter()
+                .find(|x| x.method.as_str() == acrm.trim())
+                .or_else(|| {
+                    (acrm.trim() == "HEAD")
+                        .then(|| path.iter().find(|x| x.method == Method::Get))
+                        .flatten()
+                });
+            let policy = match asked {
+                Some(x) => cors.index_for(x),
+                None => cors.table,
             };
-            if !methods.is_empty() {
+            if let Some(i) = policy {
+                let methods: Vec<Method> = path
+                    .iter()
+                    .filter(|x| cors.index_for(x) == Some(i))
+                    .map(|x| x.method)
+                    .collect();
                 let acrh = header(&parts.headers, "access-control-request-headers");
-                return cors.preflight(o, acrm, acrh, &methods);
+                return cors.policies[i].preflight(o, acrm, acrh, &methods);
             }
         }
+        let policy = match on_path {
+            Some(r) => cors.index_for(r),
+            None => cors.table,
+        };
         let mut res = self.route(found, parts).await;
-        cors.decorate(origin.as_deref(), &mut res);
+        if let Some(i) = policy {
+            cors.policies[i].decorate(origin.as_deref(), &mut res);
+        }
         res
-    }
-
-    /// Every method routed on the path of `r`.
-    fn path_methods(&self, r: &Route) -> Vec<Method> {
-        self.0
-            .routes
-            .table
-            .iter()
-            .filter(|x| x.apigw_path == r.apigw_path)
-            .map(|x| x.method)
-            .collect()
     }
 
     async fn route(&self, found: Found<'_>, parts: Parts<'_>) -> Response {
@@ -363,7 +437,7 @@ impl App {
                 format!("no route for {} {}", parts.method, parts.path),
             )
             .into_response(),
-            Found::MethodNotAllowed(allowed) => {
+            Found::MethodNotAllowed(_, allowed) => {
                 let allow = allowed
                     .iter()
                     .map(|m| m.as_str())

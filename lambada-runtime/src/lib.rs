@@ -59,6 +59,16 @@
 //! `#[invoke]` handlers go in the same table; each is deployed as a function
 //! of its own from the same binary. See [`trigger`].
 //!
+//! ## Authorizers and CORS
+//!
+//! After the path, a route attribute takes `auth = "name"` (a Cognito or
+//! JWT authorizer configured by name), `auth = fn_name` (an
+//! [`#[authorizer]`](macro@authorizer) function of the table), `auth =
+//! "none"`, `scopes = ["…"]`, and `cors = settings_fn` / `cors = false`
+//! (the route's own [`Cors`] settings, or none). The handler reads who
+//! called with [`auth::Claims`] or [`auth::AuthContext`]; see [`auth`],
+//! [`authorizer`](mod@authorizer) and [`cors`].
+//!
 //! ## Features
 //!
 //! | feature | default | what |
@@ -99,7 +109,9 @@ pub use lambada_macros::{
 };
 pub use request::{Context, EventKind, Request};
 pub use response::{ApiError, Body, Html, HttpError, IntoResponse, Problem, Redirect, Response};
-pub use route::{Auth, Entry, Method, Param, Route, RouteDef, Routes, Source, StateKey};
+pub use route::{
+    Auth, CorsSetting, Entry, Method, Param, Route, RouteDef, Routes, Source, StateKey,
+};
 
 /// The error type of `main` and of [`run`].
 pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -224,8 +236,8 @@ pub mod __private {
     pub use crate::authorizer::{AuthorizerDef, AuthorizerInput, AuthorizerSpec, drive_authorizer};
     pub use crate::extract::marker::{ViaBody, ViaParts};
     pub use crate::route::{
-        Auth, Entry, HandlerFuture, Param, Route, RouteDef, Source, StateKey, check_route,
-        count_http, count_triggers, http_table, trigger_table,
+        Auth, CorsSetting, Entry, HandlerFuture, Param, Route, RouteDef, Source, StateKey,
+        check_route, count_http, count_triggers, http_table, trigger_table,
     };
     pub use crate::trigger::{
         DynamoDbStreamInput, FromInvocation, InvokeInput, KinesisInput, OneFuture, ScheduleInput,
@@ -335,6 +347,7 @@ pub mod __private {
             states: &[],
             auth: crate::route::Auth::Default,
             scopes: &[],
+            cors: crate::route::CorsSetting::Table,
             call: never,
         }
     }

@@ -141,6 +141,29 @@ pub enum Auth {
     Function(&'static str),
 }
 
+/// A route's own CORS setting: `cors = …` on the route attribute.
+#[derive(Debug, Clone, Copy)]
+pub enum CorsSetting {
+    /// No `cors` argument: the table's settings ([`Routes::cors`]), if any.
+    Table,
+    /// `cors = false`: no CORS for this route, whatever the table's.
+    Off,
+    /// `cors = settings`: a function returning this route's settings,
+    /// called once at cold start.
+    Own(fn() -> crate::cors::Cors),
+}
+
+impl CorsSetting {
+    /// The setting as configuration spells it; `None` for the table's.
+    pub fn settings(&self) -> Option<crate::cors::RouteCors> {
+        match self {
+            CorsSetting::Table => None,
+            CorsSetting::Off => Some(crate::cors::RouteCors::Off),
+            CorsSetting::Own(f) => Some(crate::cors::RouteCors::Own(Box::new(f()))),
+        }
+    }
+}
+
 /// The future a generated handler returns.
 pub type HandlerFuture<'r> = Pin<Box<dyn Future<Output = Response> + Send + 'r>>;
 
@@ -180,6 +203,8 @@ pub struct Route {
     /// OAuth scopes of which the caller's token must carry at least one
     /// (`scopes = […]`; API Gateway's rule for JWT and Cognito authorizers).
     pub scopes: &'static [&'static str],
+    /// Its own CORS setting (`cors = …`).
+    pub cors: CorsSetting,
     /// The generated dispatch function.
     #[doc(hidden)]
     pub call: HandlerFn,
@@ -396,12 +421,39 @@ impl Routes {
         }
     }
 
-    /// The CORS settings, if any.
-    pub fn cors_settings(&self) -> Option<&crate::cors::Cors> {
-        self.options.cors.as_ref()
+    /// The CORS settings in force, if any: the table's ([`Routes::cors`]),
+    /// and the routes' own (`cors = …` on their attributes), with
+    /// `LAMBADA_CORS` over both once [`run`](crate::run) has read it.
+    ///
+    /// ```
+    /// use lambada::{Cors, cors::RouteCors, prelude::*};
+    ///
+    /// fn public() -> Cors { Cors::any_origin() }
+    ///
+    /// #[get("/feed", cors = public)]
+    /// async fn feed() -> &'static str { "[]" }
+    ///
+    /// #[get("/admin", cors = false)]
+    /// async fn admin() -> &'static str { "secret" }
+    ///
+    /// let routes = routes![feed, admin].cors(Cors::new().allow_origin("https://app.example.com"));
+    /// let c = routes.cors_settings().unwrap();
+    /// assert_eq!(c.origins, ["https://app.example.com"]);
+    /// assert_eq!(c.routes["feed"], RouteCors::Own(Box::new(Cors::any_origin())));
+    /// assert_eq!(c.routes["admin"], RouteCors::Off);
+    /// ```
+    pub fn cors_settings(&self) -> Option<crate::cors::Cors> {
+        let mut code = crate::cors::Cors::default();
+        for r in self.table {
+            if let Some(s) = r.cors.settings() {
+                code.routes.insert(r.handler.to_owned(), s);
+            }
+        }
+        let code = (!code.routes.is_empty()).then_some(code);
+        crate::cors::Cors::overlay(code.as_ref(), self.options.cors.as_ref())
     }
 
-    /// Replaces the CORS settings with `LAMBADA_CORS` (JSON) when it is set.
+    /// Lays `LAMBADA_CORS` (JSON) over the CORS settings when it is set.
     pub(crate) fn cors_from_env(mut self) -> Result<Routes, crate::Error> {
         if let Some(json) = std::env::var("LAMBADA_CORS")
             .ok()
@@ -409,7 +461,7 @@ impl Routes {
         {
             let cors: crate::cors::Cors = serde_json::from_str(&json)
                 .map_err(|e| format!("LAMBADA_CORS is not valid CORS settings: {e}"))?;
-            self.options.cors = Some(cors);
+            self.options.cors = crate::cors::Cors::overlay(self.options.cors.as_ref(), Some(&cors));
         }
         Ok(self)
     }
@@ -469,7 +521,10 @@ impl Routes {
                 }
             }
         }
-        if let Some(Err(e)) = self.options.cors.as_ref().map(|c| c.compile()) {
+        if let Some(Err(e)) = self
+            .cors_settings()
+            .map(|c| c.check(self.table.iter().map(|r| r.handler)))
+        {
             missing.push(e);
         }
         if let Some(name) = &self.options.auth
@@ -523,7 +578,7 @@ impl Routes {
             "lambada": env!("CARGO_PKG_VERSION"),
             "routes": routes,
             "triggers": triggers,
-            "cors": self.options.cors,
+            "cors": self.cors_settings(),
         })
     }
 }

@@ -270,3 +270,132 @@ fn invalid_settings_are_an_init_error_naming_the_cause() {
         "https://app.example.com/"
     );
 }
+
+/// A public feed any page may read, beside the table's one origin.
+fn public_feed() -> Cors {
+    Cors::any_origin().max_age(60)
+}
+
+#[get("/feed", cors = public_feed)]
+async fn feed() -> &'static str {
+    "[]"
+}
+
+#[post("/feed", cors = false)]
+async fn publish() -> &'static str {
+    "published"
+}
+
+#[get("/admin", cors = false)]
+async fn admin() -> &'static str {
+    "secret"
+}
+
+fn per_route() -> Client {
+    Client::new(routes![item, feed, publish, admin].cors(Cors::new().allow_origin(APP)))
+}
+
+#[tokio::test]
+async fn a_route_of_its_own_answers_with_its_own_settings() {
+    let c = per_route();
+    for kind in EventKind::LAMBDA {
+        // The feed: any origin, `*`, its own max age; the preflight lists
+        // only the methods of the path under the same settings.
+        let res = c
+            .options("/feed")
+            .kind(kind)
+            .header("Origin", "https://elsewhere.test")
+            .header("Access-Control-Request-Method", "GET")
+            .send()
+            .await;
+        assert_eq!(res.status(), 204, "{kind:?}: {}", res.text());
+        assert_eq!(res.header("access-control-allow-origin"), Some("*"));
+        assert_eq!(
+            res.header("access-control-allow-methods"),
+            Some("GET, HEAD")
+        );
+        assert_eq!(res.header("access-control-max-age"), Some("60"));
+        let res = c
+            .get("/feed")
+            .kind(kind)
+            .header("Origin", "https://elsewhere.test")
+            .send()
+            .await;
+        assert_eq!(res.text(), "[]");
+        assert_eq!(res.header("access-control-allow-origin"), Some("*"));
+        // The table's routes keep the table's settings.
+        let res = c
+            .get("/items/1")
+            .kind(kind)
+            .header("Origin", "https://elsewhere.test")
+            .send()
+            .await;
+        assert!(res.header("access-control-allow-origin").is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_route_without_cors_is_closed_to_every_other_origin() {
+    let c = per_route();
+    // POST /feed shares a path with the open GET, but has no CORS: its
+    // preflight is not answered (the 405 of an unrouted OPTIONS, which a
+    // browser takes as a failed preflight), so the browser never sends it,
+    // even from the table's own origin.
+    for origin in [APP, "https://elsewhere.test"] {
+        let res = c
+            .options("/feed")
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .send()
+            .await;
+        assert_eq!(res.status(), 405, "{origin}: {}", res.text());
+        assert!(res.header("access-control-allow-methods").is_none());
+    }
+    let res = c.get("/admin").header("Origin", APP).send().await;
+    assert_eq!(res.text(), "secret");
+    assert!(res.header("access-control-allow-origin").is_none());
+    assert!(res.header("vary").is_none());
+    let res = c
+        .options("/admin")
+        .header("Origin", APP)
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .await;
+    assert_eq!(res.status(), 405);
+}
+
+#[test]
+fn per_route_settings_in_the_manifest_and_from_configuration() {
+    let routes = routes![item, feed, publish, admin].cors(Cors::new().allow_origin(APP));
+    let m = routes.manifest();
+    assert_eq!(m["cors"]["origins"], serde_json::json!([APP]));
+    assert_eq!(
+        m["cors"]["routes"],
+        serde_json::json!({"feed": {"origins": ["*"], "max_age": 60}, "publish": false, "admin": false})
+    );
+    // Configuration replaces route settings one by one, and names only
+    // handlers of the table.
+    let config: Cors =
+        serde_json::from_str(r#"{"routes": {"admin": {"origins": ["https://ops.example.com"]}}}"#)
+            .unwrap();
+    let c = Cors::overlay(routes.cors_settings().as_ref(), Some(&config)).unwrap();
+    assert_eq!(c.origins, [APP]);
+    assert_eq!(
+        c.routes["admin"],
+        lambada::cors::RouteCors::Own(Box::new(
+            Cors::new().allow_origin("https://ops.example.com")
+        ))
+    );
+    let ghost: Cors = serde_json::from_str(r#"{"routes": {"ghost": false}}"#).unwrap();
+    let err = Cors::overlay(routes.cors_settings().as_ref(), Some(&ghost))
+        .unwrap()
+        .check(routes.iter().map(|r| r.handler))
+        .unwrap_err();
+    assert!(
+        err.contains("`routes.ghost` names no route's handler"),
+        "{err}"
+    );
+    assert!(err.contains("item, feed, publish, admin"), "{err}");
+    let err = serde_json::from_str::<Cors>(r#"{"routes": {"feed": true}}"#).unwrap_err();
+    assert!(err.to_string().contains("route's CORS setting"), "{err}");
+}

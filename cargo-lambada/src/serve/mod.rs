@@ -204,7 +204,12 @@ struct Options {
 async fn generation(cfg: &Config, opts: &Options, dir: PathBuf) -> Result<Generation, ServeError> {
     let build = build_local(cfg, opts.release, false, &dir).await?;
     build.manifest.check_auth(&cfg.authorizers)?;
-    let cors = crate::package::effective_cors(cfg, &build.manifest)
+    // serve's own refusals carry what API Gateway's gateway responses do.
+    let cors = build
+        .manifest
+        .cors_with(cfg.cors.as_ref())?
+        .as_ref()
+        .and_then(crate::package::gateway_cors)
         .map(|c| c.compile())
         .transpose()
         .map_err(ServeError::Auth)?;

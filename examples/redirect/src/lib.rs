@@ -157,8 +157,10 @@ impl IntoResponse for FollowError {
 /// `GET /<code>`: 302 to the link's URL, 301 when the link is permanent or
 /// the caller asks `?permanent=true`. The article this example answers had
 /// to throw an error whose *name* was the URL and map it back with a regex;
-/// here the redirect is the return value.
-#[get("/<code>?<permanent>")]
+/// here the redirect is the return value. Browsers follow it by navigating,
+/// which needs no CORS, and no page's script has any business reading it:
+/// `cors = false` keeps the table's settings (the editor's page) off it.
+#[get("/<code>?<permanent>", cors = false)]
 pub async fn follow(
     code: &str,
     permanent: Option<bool>,
@@ -180,8 +182,9 @@ pub async fn follow(
 }
 
 /// `GET /moved/<rest..>`: the section moved to `MOVED_TO`; 308 there with
-/// the rest of the path and the query string, each re-encoded.
-#[get("/moved/<rest..>")]
+/// the rest of the path and the query string, each re-encoded. No CORS,
+/// like `follow`.
+#[get("/moved/<rest..>", cors = false)]
 pub async fn moved(rest: &str, req: &Request<'_>, settings: State<Settings>) -> Redirect {
     Redirect::permanent(settings.moved_url(rest, req.query_pairs()).as_str())
 }

@@ -345,6 +345,27 @@ async fn only_editors_write_and_every_front_door_reads() {
         res.header("access-control-expose-headers"),
         Some("location")
     );
+    // The redirects themselves are `cors = false`: no script reads them,
+    // not even the editor's.
+    for path in ["/org", "/moved/a"] {
+        let res = client
+            .get(path)
+            .header("origin", "https://links.example.com")
+            .send()
+            .await;
+        assert!(res.status().is_redirection(), "{path}: {}", res.status());
+        assert!(
+            res.header("access-control-allow-origin").is_none(),
+            "{path}"
+        );
+        let res = client
+            .options(path)
+            .header("origin", "https://links.example.com")
+            .header("access-control-request-method", "GET")
+            .send()
+            .await;
+        assert_eq!(res.status(), 405, "{path}: no preflight answer");
+    }
 }
 
 /// Two clients race for one code: one conditional write wins, the other
