@@ -462,6 +462,12 @@ impl Routes {
             let cors: crate::cors::Cors = serde_json::from_str(&json)
                 .map_err(|e| format!("LAMBADA_CORS is not valid CORS settings: {e}"))?;
             self.options.cors = crate::cors::Cors::overlay(self.options.cors.as_ref(), Some(&cors));
+            if let Some(Err(e)) = self
+                .cors_settings()
+                .map(|c| c.check(self.table.iter().map(|r| r.handler)))
+            {
+                return Err(format!("LAMBADA_CORS: {e}").into());
+            }
         }
         Ok(self)
     }
