@@ -55,6 +55,76 @@ impl Architecture {
     }
 }
 
+/// The front door of the app's HTTP routes: what `deploy` creates and
+/// `package` describes in front of the API function.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default, Hash,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKind {
+    /// An API Gateway REST API (payload 1.0), one resource per path.
+    #[default]
+    Rest,
+    /// An API Gateway HTTP API (payload 2.0), `$default` stage, auto-deployed.
+    Http,
+    /// A Lambda function URL (payload 2.0).
+    Url,
+    /// None: the function alone (for a front door managed elsewhere).
+    None,
+}
+
+impl ApiKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [ApiKind; 4] = [ApiKind::Rest, ApiKind::Http, ApiKind::Url, ApiKind::None];
+
+    /// The config spelling (`rest`, `http`, `url`, `none`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiKind::Rest => "rest",
+            ApiKind::Http => "http",
+            ApiKind::Url => "url",
+            ApiKind::None => "none",
+        }
+    }
+
+    /// The kind spelled `s`.
+    pub fn parse(s: &str) -> Option<ApiKind> {
+        ApiKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for ApiKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who may call a function URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UrlAuth {
+    /// Anyone (`NONE`): the function itself decides.
+    #[default]
+    None,
+    /// Callers signing with AWS credentials allowed by IAM (`AWS_IAM`).
+    #[value(name = "aws_iam", alias = "aws-iam", alias = "iam")]
+    #[serde(alias = "aws-iam", alias = "iam")]
+    AwsIam,
+}
+
+impl UrlAuth {
+    /// Lambda's name for it.
+    pub fn lambda_name(self) -> &'static str {
+        match self {
+            UrlAuth::None => "NONE",
+            UrlAuth::AwsIam => "AWS_IAM",
+        }
+    }
+}
+
+/// The stage whose resources keep the plain names.
+pub const DEFAULT_STAGE: &str = "prod";
+
 /// Every setting, as a flag and as a config key. All optional: defaults are
 /// applied after the layers are merged (a clap default would always win).
 #[derive(clap::Args, Debug, Clone, Default, Serialize, Deserialize)]
@@ -136,6 +206,26 @@ pub struct Settings {
     #[arg(long, value_name = "TRIPLE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// The front door: `rest` (default), `http`, `url` or `none`.
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api: Option<ApiKind>,
+    /// Who may call a function URL (`api = url`): `none` (default) or `aws_iam`.
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url_auth: Option<UrlAuth>,
+    /// A custom domain name for the API (`api.example.com`).
+    #[arg(long, value_name = "NAME")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// The ACM certificate (in the API's region) of `domain`.
+    #[arg(long, value_name = "ARN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_arn: Option<String>,
+    /// The path under `domain` the API answers at (default: the root).
+    #[arg(long, value_name = "PATH")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_path: Option<String>,
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -183,6 +273,35 @@ pub struct Config {
     pub cors: Option<lambada::Cors>,
     /// The authorizers routes may name (`auth = "name"`), by name.
     pub authorizers: BTreeMap<String, crate::auth::AuthorizerConfig>,
+    /// The front door.
+    pub api: ApiKind,
+    /// Who may call the function URL (`api = url`).
+    pub url_auth: UrlAuth,
+    /// The custom domain, if any.
+    pub domain: Option<Domain>,
+}
+
+/// A custom domain name in front of the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    /// `api.example.com`.
+    pub name: String,
+    /// Its ACM certificate, in the API's region.
+    pub certificate_arn: String,
+    /// The path the API answers at: empty for the root, else `v1` (no
+    /// slashes at either end).
+    pub base_path: String,
+}
+
+impl Domain {
+    /// The URL the API answers at through the domain.
+    pub fn url(&self) -> String {
+        if self.base_path.is_empty() {
+            format!("https://{}/", self.name)
+        } else {
+            format!("https://{}/{}/", self.name, self.base_path)
+        }
+    }
 }
 
 /// The config keys as they may appear in files (the environment map is a
@@ -210,6 +329,13 @@ struct FileSettings {
     target: Option<String>,
     cors: Option<lambada::Cors>,
     authorizers: Option<BTreeMap<String, crate::auth::AuthorizerConfig>>,
+    api: Option<ApiKind>,
+    url_auth: Option<UrlAuth>,
+    domain: Option<String>,
+    certificate_arn: Option<String>,
+    base_path: Option<String>,
+    /// `[stages.NAME]`: any of these keys, for one stage.
+    stages: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 /// `bin` as the configuration layers below the flags set it.
@@ -247,6 +373,21 @@ fn find_project(settings: &Settings) -> Result<(Project, serde_json::Value), Con
                 meta.packages
                     .iter()
                     .find(|p| p.manifest_path.as_std_path() == m)
+            })
+            // As `cargo build` does: the package whose directory we are in.
+            .or_else(|| {
+                if settings.manifest_path.is_some() {
+                    return None;
+                }
+                let here = std::env::current_dir().ok()?;
+                let manifest = here
+                    .ancestors()
+                    .map(|d| d.join("Cargo.toml"))
+                    .find(|m| m.is_file())?;
+                let manifest = std::fs::canonicalize(manifest).ok()?;
+                meta.packages
+                    .iter()
+                    .find(|p| p.manifest_path.as_std_path() == manifest)
             })
             .or_else(|| meta.root_package())
         {
@@ -364,6 +505,11 @@ fn load_layers(
         "SUBNETS",
         "SECURITY_GROUPS",
         "POLICIES",
+        "API",
+        "URL_AUTH",
+        "DOMAIN",
+        "CERTIFICATE_ARN",
+        "BASE_PATH",
     ];
     let env = env.filter(move |k| keys.iter().any(|x| k.as_str().eq_ignore_ascii_case(x)));
     let mut cli = flags.clone();
@@ -372,9 +518,60 @@ fn load_layers(
     }
     let cli_env: Option<BTreeMap<String, String>> =
         cli.environment.take().map(|v| v.into_iter().collect());
+    let metadata = metadata_without_null(metadata);
+    let file = project.package_dir.join("Lambada.toml");
+    // The stage first (any layer may set it), then each file's section for
+    // that stage over the file itself.
+    let stage: String = match Figment::new()
+        .merge(Serialized::defaults(&metadata))
+        .merge(Toml::file(&file))
+        .merge(env.clone())
+        .merge(Serialized::defaults(&cli))
+        .extract_inner::<String>("stage")
+    {
+        Ok(s) => s,
+        Err(e) if e.missing() => DEFAULT_STAGE.into(),
+        Err(e) => return Err(Box::new(e).into()),
+    };
+    check_name("stage", &stage, 128)?;
+    let file_stages: Option<BTreeMap<String, serde_json::Value>> = Figment::from(Toml::file(&file))
+        .extract_inner("stages")
+        .ok();
+    let mut stage_sets_function = false;
+    for (origin, stages) in [
+        (
+            "[package.metadata.lambada.stages]",
+            metadata.get("stages").cloned(),
+        ),
+        (
+            "[stages] of Lambada.toml",
+            file_stages.map(|s| serde_json::json!(s)),
+        ),
+    ] {
+        let Some(stages) = stages else { continue };
+        let Some(stages) = stages.as_object() else {
+            return Err(ConfigError::Invalid {
+                key: "stages",
+                message: format!("{origin} is a table of stages (`[stages.dev]`)"),
+            });
+        };
+        for (name, section) in stages {
+            check_stage_section(origin, name, section)?;
+            if *name == stage && section.get("function").is_some() {
+                stage_sets_function = true;
+            }
+        }
+    }
+    let section = |v: &serde_json::Value| {
+        v.pointer(&format!("/stages/{stage}"))
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({}))
+    };
     let fig = Figment::new()
-        .merge(Serialized::defaults(metadata_without_null(metadata)))
-        .merge(Toml::file(project.package_dir.join("Lambada.toml")))
+        .merge(Serialized::defaults(&metadata))
+        .merge(Serialized::defaults(section(&metadata)))
+        .merge(Toml::file(&file))
+        .merge(Figment::from(Toml::file(&file)).focus(&format!("stages.{stage}")))
         .merge(env);
     // `LAMBADA_CORS` is JSON (the same text the runtime reads), not
     // figment's `{key=value}` syntax; it sits at the environment's layer.
@@ -400,7 +597,91 @@ fn load_layers(
         None => fig,
     };
     let s: FileSettings = fig.extract().map_err(Box::new)?;
-    let function = s.function.unwrap_or_else(|| project.bin.clone());
+    // Every stage but the default one carries its name in the function's
+    // name, and so in every name derived from it, unless its own section
+    // names the function.
+    let mut function = s.function.unwrap_or_else(|| project.bin.clone());
+    if stage != DEFAULT_STAGE && !stage_sets_function {
+        function = format!("{function}-{stage}");
+    }
+    check_name("function", &function, 64)?;
+    if let Some(b) = &s.bucket {
+        let ok = (3..=63).contains(&b.len())
+            && b.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
+            && b.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && b.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !ok {
+            return Err(ConfigError::Invalid {
+                key: "bucket",
+                message: format!(
+                    "`{b}`: an S3 bucket name is 3 to 63 lowercase letters, digits, `.` and `-`, starting and ending with a letter or digit"
+                ),
+            });
+        }
+    }
+    let domain = match (s.domain, s.certificate_arn) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(ConfigError::Invalid {
+                key: "certificate_arn",
+                message: "is set but `domain` is not: name the domain it is for".into(),
+            });
+        }
+        (Some(d), None) => {
+            return Err(ConfigError::Invalid {
+                key: "certificate_arn",
+                message: format!(
+                    "the custom domain `{d}` needs the ARN of its ACM certificate (in the API's region): set `certificate_arn`"
+                ),
+            });
+        }
+        (Some(name), Some(certificate_arn)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            let label_ok = |l: &str| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            };
+            if name.len() > 253 || name.split('.').count() < 2 || !name.split('.').all(label_ok) {
+                return Err(ConfigError::Invalid {
+                    key: "domain",
+                    message: format!("`{name}` is not a domain name (`api.example.com`)"),
+                });
+            }
+            if !certificate_arn.starts_with("arn:") || !certificate_arn.contains(":acm:") {
+                return Err(ConfigError::Invalid {
+                    key: "certificate_arn",
+                    message: format!(
+                        "`{certificate_arn}` is not an ACM certificate ARN (`arn:aws:acm:REGION:ACCOUNT:certificate/ID`)"
+                    ),
+                });
+            }
+            let base_path = s.base_path.unwrap_or_default().trim_matches('/').to_owned();
+            if !base_path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b))
+            {
+                return Err(ConfigError::Invalid {
+                    key: "base_path",
+                    message: format!("`{base_path}`: a base path is letters, digits and `-._~/`"),
+                });
+            }
+            Some(Domain {
+                name,
+                certificate_arn,
+                base_path,
+            })
+        }
+    };
+    if s.url_auth.is_some() && s.api != Some(ApiKind::Url) {
+        return Err(ConfigError::Invalid {
+            key: "url_auth",
+            message: "applies to function URLs only: set `api = \"url\"` too".into(),
+        });
+    }
     if let Some(m) = s.memory.filter(|m| !(128..=10240).contains(m)) {
         return Err(ConfigError::Invalid {
             key: "memory",
@@ -436,7 +717,6 @@ fn load_layers(
         function,
         bucket: s.bucket,
         region: s.region,
-        stage: s.stage.unwrap_or_else(|| "prod".into()),
         memory: s.memory.unwrap_or(128),
         timeout: s.timeout.unwrap_or(30),
         architecture: s.architecture.unwrap_or_default(),
@@ -447,8 +727,60 @@ fn load_layers(
         policies: s.policies.unwrap_or_default(),
         endpoint_url: s.endpoint_url,
         target: s.target,
+        api: s.api.unwrap_or_default(),
+        url_auth: s.url_auth.unwrap_or_default(),
+        domain,
+        stage,
         project,
     })
+}
+
+/// A stage's section holds the keys of the top level, minus those that
+/// pick the binary or the stage.
+fn check_stage_section(
+    origin: &str,
+    name: &str,
+    section: &serde_json::Value,
+) -> Result<(), ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        key: "stages",
+        message,
+    };
+    let Some(keys) = section.as_object() else {
+        return Err(invalid(format!(
+            "{origin}: `{name}` is a table of settings (`[stages.{name}]`)"
+        )));
+    };
+    for k in ["stage", "stages", "package", "bin"] {
+        if keys.contains_key(k) {
+            return Err(invalid(format!(
+                "{origin}: the `{name}` stage sets `{k}`, which picks the stage or the binary and so cannot depend on it"
+            )));
+        }
+    }
+    serde_json::from_value::<FileSettings>(section.clone())
+        .map(|_| ())
+        .map_err(|e| invalid(format!("{origin}: the `{name}` stage: {e}")))
+}
+
+/// Lambda's and API Gateway's name rule: letters, digits, `-` and `_`, at
+/// most `max` characters; checked before any AWS call.
+fn check_name(key: &'static str, value: &str, max: usize) -> Result<(), ConfigError> {
+    if value.is_empty()
+        || value.len() > max
+        || !value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(ConfigError::Invalid {
+            key,
+            message: format!(
+                "`{value}` ({} characters): AWS allows 1 to {max} letters, digits, `-` and `_`",
+                value.len()
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn metadata_without_null(v: serde_json::Value) -> serde_json::Value {
@@ -480,8 +812,22 @@ impl Config {
 
 #[cfg(test)]
 #[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A configuration with every default, for the function `function`.
+    pub(crate) fn config(function: &str) -> Config {
+        let mut c = load_layers(
+            &Settings::default(),
+            project(Path::new("/nonexistent")),
+            serde_json::Value::Null,
+            Env::prefixed("LAMBADA_TEST_NOTHING_"),
+        )
+        .expect("the defaults load");
+        c.function = function.into();
+        c.api_name = function.into();
+        c
+    }
 
     fn project(dir: &Path) -> Project {
         Project {
@@ -510,8 +856,9 @@ mod tests {
             assert_eq!(c.stage, "file");
             assert_eq!(c.memory, 1024);
             assert_eq!(c.timeout, 60);
-            assert_eq!(c.function, "app");
-            assert_eq!(c.api_name, "app");
+            // Not the default stage: its name is in the function's.
+            assert_eq!(c.function, "app-file");
+            assert_eq!(c.api_name, "app-file");
             Ok(())
         });
     }
@@ -633,6 +980,154 @@ mod tests {
             jail.set_env("LAMBADA_CORS", r#"{"origin": ["https://a.example"]}"#);
             let e = load(meta).unwrap_err().to_string();
             assert!(e.contains("origin"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn stages_override_any_key_and_name_every_resource() {
+        figment::Jail::expect_with(|jail| {
+            let dir = jail.directory().to_path_buf();
+            let meta = serde_json::json!({
+                "memory": 256,
+                "api": "rest",
+                "stages": {
+                    "dev": {"memory": 512, "api": "http"},
+                    "eu": {"function": "app-europe", "region": "eu-west-1"},
+                }
+            });
+            let load = |flags: &Settings| {
+                load_layers(
+                    flags,
+                    project(&dir),
+                    meta.clone(),
+                    Env::prefixed("LAMBADA_"),
+                )
+            };
+            let prod = load(&Settings::default()).unwrap();
+            assert_eq!(
+                (
+                    prod.stage.as_str(),
+                    prod.function.as_str(),
+                    prod.memory,
+                    prod.api
+                ),
+                ("prod", "app", 256, ApiKind::Rest)
+            );
+            let dev = Settings {
+                stage: Some("dev".into()),
+                ..Settings::default()
+            };
+            let c = load(&dev).unwrap();
+            assert_eq!(
+                (c.function.as_str(), c.api_name.as_str(), c.memory, c.api),
+                ("app-dev", "app-dev", 512, ApiKind::Http)
+            );
+            // Flags still win over the stage's section.
+            let c = load(&Settings {
+                memory: Some(1024),
+                ..dev.clone()
+            })
+            .unwrap();
+            assert_eq!(c.memory, 1024);
+            // A stage that names its function keeps that name.
+            jail.set_env("LAMBADA_STAGE", "eu");
+            let c = load(&Settings::default()).unwrap();
+            assert_eq!(
+                (c.function.as_str(), c.region.as_deref()),
+                ("app-europe", Some("eu-west-1"))
+            );
+            // Lambada.toml's sections lie over the metadata's.
+            jail.create_file("Lambada.toml", "[stages.eu]\nmemory = 2048\n")?;
+            assert_eq!(load(&Settings::default()).unwrap().memory, 2048);
+            // A stage without a section is fine; a bad one is refused,
+            // whichever stage is deployed.
+            jail.set_env("LAMBADA_STAGE", "qa");
+            assert_eq!(load(&Settings::default()).unwrap().function, "app-qa");
+            jail.set_env("LAMBADA_STAGE", "no stage");
+            let e = load(&Settings::default()).unwrap_err().to_string();
+            assert!(e.contains("`stage`") && e.contains("no stage"), "{e}");
+            jail.set_env("LAMBADA_STAGE", "prod");
+            let bad = serde_json::json!({"stages": {"dev": {"memroy": 1}}});
+            let e = load_layers(
+                &Settings::default(),
+                project(&dir),
+                bad,
+                Env::prefixed("LAMBADA_"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("`dev` stage") && e.contains("memroy"), "{e}");
+            let bad = serde_json::json!({"stages": {"dev": {"stage": "x"}}});
+            let e = load_layers(
+                &Settings::default(),
+                project(&dir),
+                bad,
+                Env::prefixed("LAMBADA_"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("sets `stage`"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn front_door_domain_and_names_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            let dir = jail.directory().to_path_buf();
+            let load = |meta: serde_json::Value| {
+                load_layers(
+                    &Settings::default(),
+                    project(&dir),
+                    meta,
+                    Env::prefixed("LAMBADA_"),
+                )
+            };
+            let c = load(serde_json::json!({
+                "api": "http",
+                "domain": "API.Example.com.",
+                "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+                "base_path": "/v1/",
+            }))
+            .unwrap();
+            let d = c.domain.unwrap();
+            assert_eq!(
+                (d.name.as_str(), d.base_path.as_str()),
+                ("api.example.com", "v1")
+            );
+            assert_eq!(d.url(), "https://api.example.com/v1/");
+            for (meta, key) in [
+                (
+                    serde_json::json!({"domain": "api.example.com"}),
+                    "certificate_arn",
+                ),
+                (
+                    serde_json::json!({"certificate_arn": "arn:aws:acm:r:1:certificate/x"}),
+                    "certificate_arn",
+                ),
+                (
+                    serde_json::json!({"domain": "not a domain", "certificate_arn": "arn:aws:acm:r:1:certificate/x"}),
+                    "domain",
+                ),
+                (
+                    serde_json::json!({"domain": "a.example.com", "certificate_arn": "arn:aws:iam::1:x"}),
+                    "certificate_arn",
+                ),
+                (serde_json::json!({"url_auth": "aws_iam"}), "url_auth"),
+                (serde_json::json!({"api": "grpc"}), "api"),
+                (serde_json::json!({"function": "x".repeat(65)}), "function"),
+                (serde_json::json!({"function": "has space"}), "function"),
+                (serde_json::json!({"bucket": "b1"}), "bucket"),
+                (serde_json::json!({"bucket": "Upper-Case"}), "bucket"),
+            ] {
+                let e = load(meta.clone()).unwrap_err().to_string();
+                assert!(e.contains(key), "{meta}: {e}");
+            }
+            let c = load(serde_json::json!({"api": "url", "url_auth": "aws_iam"})).unwrap();
+            assert_eq!((c.api, c.url_auth), (ApiKind::Url, UrlAuth::AwsIam));
+            jail.set_env("LAMBADA_API", "none");
+            assert_eq!(load(serde_json::Value::Null).unwrap().api, ApiKind::None);
             Ok(())
         });
     }

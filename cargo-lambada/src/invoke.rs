@@ -89,9 +89,10 @@ pub struct InvokeArgs {
     /// A header of --get / --post (`-H 'Name: value'`, repeatable).
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
-    /// The event format of --get / --post.
-    #[arg(long, value_enum, default_value = "rest")]
-    pub format: Format,
+    /// The event format of --get / --post (default: that of the
+    /// configured `api`).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Send an SNS notification whose message is this file's content (`-`
     /// reads standard input).
     #[arg(long, value_name = "FILE", group = "source")]
@@ -307,7 +308,14 @@ async fn invoke(
         Source::Event(bytes, kind) => (bytes, kind),
         Source::Http(incoming) => {
             let router = gateway::Router::new(&build.manifest.routes);
-            let event = gateway::event(args.format.kind(), &cfg.stage, &router, &incoming);
+            let event = gateway::event(
+                args.format
+                    .unwrap_or_else(|| Format::for_api(cfg.api))
+                    .kind(),
+                &cfg.stage,
+                &router,
+                &incoming,
+            );
             (event, None)
         }
     };

@@ -9,13 +9,92 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use crate::build::{self, BuildError};
-use crate::config::{self, Config, Settings};
+use crate::config::{self, ApiKind, Config, Settings};
 use crate::manifest::{self, Manifest, ManifestError, RouteEntry, TriggerEntry, TriggerKind};
 
 /// API Gateway's limits, checked before any AWS call.
 pub const MAX_RESOURCES: usize = 300;
-/// Largest OpenAPI definition `put-rest-api` accepts.
+/// Routes an HTTP API holds.
+pub const MAX_HTTP_ROUTES: usize = 300;
+/// Largest OpenAPI definition API Gateway imports.
 pub const MAX_DEFINITION_BYTES: usize = 6 * 1024 * 1024;
+
+/// The API Gateway an OpenAPI definition is written for: the extensions,
+/// integrations and authorizers differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// A REST API (v1): payload 1.0, gateway responses, `TOKEN`/`REQUEST`
+    /// and Cognito authorizers.
+    Rest,
+    /// An HTTP API (v2): payload 2.0, native CORS, JWT and `REQUEST`
+    /// authorizers with simple responses.
+    Http,
+}
+
+impl Dialect {
+    /// The dialect of a front door's definition (function URLs and no
+    /// front door get the HTTP API's: the same payload format).
+    pub fn of(kind: ApiKind) -> Dialect {
+        match kind {
+            ApiKind::Rest => Dialect::Rest,
+            ApiKind::Http | ApiKind::Url | ApiKind::None => Dialect::Http,
+        }
+    }
+}
+
+/// CORS settings as API Gateway's HTTP APIs and Lambda's function URLs
+/// take them natively: one set for the whole API, whole origins or `*`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NativeCors {
+    pub origins: Vec<String>,
+    pub methods: Vec<String>,
+    pub headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age: Option<u32>,
+    pub credentials: bool,
+}
+
+/// The app's CORS settings in native form, when they can be said that way:
+/// no per-route settings, no `https://*.example.com` origins, and no `*`
+/// with credentials (the function echoes the origin there). Otherwise the
+/// function answers preflights itself (`None`).
+pub fn native_cors(c: &lambada::Cors, m: &Manifest) -> Option<NativeCors> {
+    let any = c.origins.iter().any(|o| o == "*");
+    let partial = c.origins.iter().any(|o| o != "*" && o.contains('*'));
+    if c.origins.is_empty() || !c.routes.is_empty() || partial || (any && c.credentials) {
+        return None;
+    }
+    let mut methods: Vec<String> = if c.methods.is_empty() {
+        m.routes
+            .iter()
+            .filter(|r| r.kind == "http")
+            .map(|r| r.method.to_ascii_uppercase())
+            .collect()
+    } else {
+        c.methods.iter().map(|x| x.to_ascii_uppercase()).collect()
+    };
+    if methods.iter().any(|x| x == "GET") {
+        methods.push("HEAD".into());
+    }
+    methods.sort();
+    methods.dedup();
+    Some(NativeCors {
+        origins: if any {
+            vec!["*".into()]
+        } else {
+            c.origins.clone()
+        },
+        methods,
+        headers: c.headers.clone().unwrap_or_else(|| {
+            lambada::cors::DEFAULT_ALLOW_HEADERS
+                .map(str::to_owned)
+                .to_vec()
+        }),
+        expose_headers: c.expose_headers.clone(),
+        max_age: c.max_age,
+        credentials: c.credentials,
+    })
+}
 
 /// Errors while packaging.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +107,10 @@ pub enum PackageError {
     Manifest(#[from] ManifestError),
     #[error("the API needs {0} resources; API Gateway allows {MAX_RESOURCES} per REST API")]
     TooManyResources(usize),
+    #[error(
+        "the API has {0} routes; API Gateway allows {MAX_HTTP_ROUTES} per HTTP API (`api = \"rest\"` allows {MAX_RESOURCES} resources, each with every method)"
+    )]
+    TooManyRoutes(usize),
     #[error(
         "the OpenAPI definition is {0} bytes; API Gateway imports at most {MAX_DEFINITION_BYTES}"
     )]
@@ -70,27 +153,50 @@ pub fn resources(routes: &[RouteEntry]) -> Vec<String> {
     out
 }
 
-/// The OpenAPI 3.0 document of the routes, each operation integrated with
-/// the function through `AWS_PROXY`. `uri` is the integration URI (a string,
-/// or a CloudFormation `Fn::Sub` object).
-///
-/// `uri` is the API function's integration URI; `authorizer_uri` gives an
-/// `#[authorizer]`'s (its function's invocation URI).
+/// The OpenAPI 3.0 document of the routes in `dialect`, each operation
+/// integrated with the function through `AWS_PROXY`. `uri` is the API
+/// function's integration URI (a string, or a CloudFormation `Fn::Sub`
+/// object); `authorizer_uri` gives an `#[authorizer]`'s (its function's).
+/// API Gateway's limits are checked here, before any AWS call.
 pub fn openapi(
     cfg: &Config,
     m: &Manifest,
+    dialect: Dialect,
     uri: Value,
     authorizer_uri: &dyn Fn(&TriggerEntry) -> Value,
 ) -> Result<Value, PackageError> {
-    let n = resources(&m.routes).len();
-    if n > MAX_RESOURCES {
-        return Err(PackageError::TooManyResources(n));
+    match dialect {
+        Dialect::Rest => {
+            let n = resources(&m.routes).len();
+            if n > MAX_RESOURCES {
+                return Err(PackageError::TooManyResources(n));
+            }
+        }
+        Dialect::Http => {
+            let n = m.routes.iter().filter(|r| r.kind == "http").count();
+            if n > MAX_HTTP_ROUTES {
+                return Err(PackageError::TooManyRoutes(n));
+            }
+        }
+    }
+    for r in m.routes.iter().filter(|r| r.kind == "http") {
+        if let Err(errors) = lambada_path::parse(&r.apigw_path) {
+            let why: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            return Err(PackageError::Unsupported(format!(
+                "route `{} {}` ({}): API Gateway would refuse its path: {}",
+                r.method,
+                r.path,
+                r.handler,
+                why.join("; ")
+            )));
+        }
     }
     m.check_auth(&cfg.authorizers)?;
-    let schemes = security_schemes(cfg, m, authorizer_uri)?;
+    let schemes = security_schemes(cfg, m, dialect, authorizer_uri)?;
     let mut paths: BTreeMap<&str, serde_json::Map<String, Value>> = BTreeMap::new();
     for r in m.routes.iter().filter(|r| r.kind == "http") {
         let mut op = operation(
+            dialect,
             &r.apigw_path,
             &uri,
             json!({
@@ -112,7 +218,11 @@ pub fn openapi(
             .insert(r.method.to_lowercase(), op);
     }
     let cors = m.cors_with(cfg.cors.as_ref())?;
-    if let Some(c) = &cors {
+    let native = match dialect {
+        Dialect::Http => cors.as_ref().and_then(|c| native_cors(c, m)),
+        Dialect::Rest => None,
+    };
+    if let Some(c) = cors.as_ref().filter(|_| native.is_none()) {
         let mut ids = std::collections::BTreeSet::new();
         // Preflights go to the function, which answers them for every routed
         // path with CORS (`lambada::Cors`): one rule set for serve, tests
@@ -126,6 +236,7 @@ pub fn openapi(
                 continue;
             }
             let op = operation(
+                dialect,
                 path,
                 &uri,
                 json!({
@@ -146,8 +257,26 @@ pub fn openapi(
         },
         "paths": paths,
     });
-    if let Some(c) = cors.as_ref().and_then(gateway_cors) {
-        doc["x-amazon-apigateway-gateway-responses"] = gateway_responses(&c);
+    match (dialect, cors.as_ref().and_then(gateway_cors), &native) {
+        (Dialect::Rest, Some(c), _) => {
+            doc["x-amazon-apigateway-gateway-responses"] = gateway_responses(&c);
+        }
+        (Dialect::Http, _, Some(n)) => {
+            let mut c = json!({
+                "allowOrigins": n.origins,
+                "allowMethods": n.methods,
+                "allowHeaders": n.headers,
+                "allowCredentials": n.credentials,
+            });
+            if !n.expose_headers.is_empty() {
+                c["exposeHeaders"] = json!(n.expose_headers);
+            }
+            if let Some(a) = n.max_age {
+                c["maxAge"] = json!(a);
+            }
+            doc["x-amazon-apigateway-cors"] = c;
+        }
+        _ => {}
     }
     if !schemes.is_empty() {
         doc["components"] = json!({"securitySchemes": schemes});
@@ -166,15 +295,24 @@ pub fn openapi(
 /// authorizers reading the configured header. A JWT issuer has no REST API
 /// form (API Gateway validates JWTs on HTTP APIs only): refused here,
 /// before any AWS call.
+///
+/// On an HTTP API, `#[authorizer]` functions are `request` authorizers
+/// (payload 2.0, simple responses), and Cognito user pools and JWT issuers
+/// are `jwt` authorizers (issuer, audience), which need an audience.
 fn security_schemes(
     cfg: &Config,
     m: &Manifest,
+    dialect: Dialect,
     authorizer_uri: &dyn Fn(&TriggerEntry) -> Value,
 ) -> Result<serde_json::Map<String, Value>, PackageError> {
     use crate::auth::AuthorizerKind;
     let mut out = serde_json::Map::new();
     for name in m.routes.iter().filter_map(|r| r.auth.as_deref()) {
         if out.contains_key(name) {
+            continue;
+        }
+        if dialect == Dialect::Http {
+            out.insert(name.to_owned(), http_scheme(cfg, m, name, authorizer_uri)?);
             continue;
         }
         if let Some(t) = m.lambda_authorizer(name) {
@@ -216,7 +354,7 @@ fn security_schemes(
             }
             AuthorizerKind::Jwt => {
                 return Err(PackageError::Unsupported(format!(
-                    "the authorizer `{name}` is a JWT issuer, which API Gateway validates on HTTP APIs only; a REST API (what deploy and package create) takes a Cognito user pool (`type = \"cognito\"`); `cargo lambada serve` verifies JWTs locally either way"
+                    "the authorizer `{name}` is a JWT issuer, which API Gateway validates on HTTP APIs only: set `api = \"http\"`, or use a Cognito user pool (`type = \"cognito\"`) on a REST API; `cargo lambada serve` verifies JWTs locally either way"
                 )));
             }
         }
@@ -224,15 +362,80 @@ fn security_schemes(
     Ok(out)
 }
 
+/// The security scheme of the authorizer `name` on an HTTP API.
+fn http_scheme(
+    cfg: &Config,
+    m: &Manifest,
+    name: &str,
+    authorizer_uri: &dyn Fn(&TriggerEntry) -> Value,
+) -> Result<Value, PackageError> {
+    if let Some(t) = m.lambda_authorizer(name) {
+        let spec = t.authorizer_spec();
+        let (place, first) = spec.first();
+        let sources: Vec<String> = spec
+            .identity
+            .iter()
+            .map(|i| match i.split_once('.') {
+                Some(("query", n)) => format!("$request.querystring.{n}"),
+                Some((_, n)) => format!("$request.header.{n}"),
+                None => format!("$request.header.{i}"),
+            })
+            .collect();
+        return Ok(json!({
+            "type": "apiKey",
+            "name": first,
+            "in": place,
+            "x-amazon-apigateway-authorizer": {
+                "type": "request",
+                "identitySource": sources.join(", "),
+                "authorizerUri": authorizer_uri(t),
+                "authorizerPayloadFormatVersion": "2.0",
+                "authorizerResultTtlInSeconds": spec.ttl,
+                "enableSimpleResponses": true,
+            },
+        }));
+    }
+    let a = &cfg.authorizers[name];
+    let issuer = a.issuer_url().ok_or_else(|| {
+        PackageError::Unsupported(format!(
+            "the authorizer `{name}` has no issuer: set `issuer` (or `user_pool_arns` for Cognito)"
+        ))
+    })?;
+    if a.audience.is_empty() {
+        return Err(PackageError::Unsupported(format!(
+            "the authorizer `{name}` has no `audience`: an HTTP API's JWT authorizer needs the accepted audiences (for Cognito, the app client ids)"
+        )));
+    }
+    Ok(json!({
+        "type": "oauth2",
+        "flows": {},
+        "x-amazon-apigateway-authorizer": {
+            "type": "jwt",
+            "jwtConfiguration": {"issuer": issuer, "audience": a.audience},
+            "identitySource": format!("$request.header.{}", a.identity),
+        },
+    }))
+}
+
 /// `fields` as an operation on `path` integrated with the function
-/// (`AWS_PROXY` to `uri`), with the path's parameters.
-fn operation(path: &str, uri: &Value, mut fields: Value) -> Value {
-    fields["x-amazon-apigateway-integration"] = json!({
-        "type": "AWS_PROXY",
-        "httpMethod": "POST",
-        "uri": uri,
-        "passthroughBehavior": "when_no_match",
-    });
+/// (`AWS_PROXY` to `uri`, in the dialect's payload format), with the
+/// path's parameters.
+fn operation(dialect: Dialect, path: &str, uri: &Value, mut fields: Value) -> Value {
+    fields["x-amazon-apigateway-integration"] = match dialect {
+        Dialect::Rest => json!({
+            "type": "AWS_PROXY",
+            "httpMethod": "POST",
+            "uri": uri,
+            "passthroughBehavior": "when_no_match",
+        }),
+        Dialect::Http => json!({
+            "type": "AWS_PROXY",
+            "httpMethod": "POST",
+            "uri": uri,
+            "payloadFormatVersion": "2.0",
+            "connectionType": "INTERNET",
+        }),
+    };
     let params: Vec<Value> = path_params(path)
         .into_iter()
         .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
@@ -486,7 +689,8 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
             .unwrap_or_default();
         json!({"Fn::Sub": format!("arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{}Function.Arn}}/invocations", ids[i])})
     };
-    let body = openapi(cfg, m, uri, &authorizer_uri)?;
+    let body = openapi(cfg, m, Dialect::of(cfg.api), uri, &authorizer_uri)?;
+    check_front_door(cfg, m)?;
     let has_api = m.has_http();
     let mut resources = serde_json::Map::new();
     let mut parameters = serde_json::Map::new();
@@ -570,50 +774,7 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
             "Function".into(),
             function_resource(cfg, &role, &api_function),
         );
-        resources.insert(
-            "Api".into(),
-            json!({"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": cfg.api_name, "Body": body}}),
-        );
-        resources.insert(
-            "Deployment".into(),
-            json!({"Type": "AWS::ApiGateway::Deployment", "Properties": {"RestApiId": {"Ref": "Api"}}}),
-        );
-        resources.insert(
-            "Stage".into(),
-            json!({
-                "Type": "AWS::ApiGateway::Stage",
-                "Properties": {"RestApiId": {"Ref": "Api"}, "DeploymentId": {"Ref": "Deployment"}, "StageName": cfg.stage}
-            }),
-        );
-        for (i, r) in m.routes.iter().filter(|r| r.kind == "http").enumerate() {
-            let arn = route_source_arn(
-                "${AWS::Region}",
-                "${AWS::AccountId}",
-                "${Api}",
-                &cfg.stage,
-                r,
-            );
-            resources.insert(
-                format!("Permission{i}"),
-                json!({
-                    "Type": "AWS::Lambda::Permission",
-                    "DependsOn": "Stage",
-                    "Properties": {
-                        "Action": "lambda:InvokeFunction",
-                        "FunctionName": {"Fn::GetAtt": ["Function", "Arn"]},
-                        "Principal": "apigateway.amazonaws.com",
-                        "SourceArn": {"Fn::Sub": arn}
-                    }
-                }),
-            );
-        }
-        outputs.insert(
-            "Url".into(),
-            json!({
-                "Description": "The invoke URL",
-                "Value": {"Fn::Sub": format!("https://${{Api}}.execute-api.${{AWS::Region}}.amazonaws.com/{}/", cfg.stage)}
-            }),
-        );
+        front_door_resources(cfg, m, body, &mut resources, &mut outputs);
         outputs.insert(
             "FunctionArn".into(),
             json!({"Value": {"Fn::GetAtt": ["Function", "Arn"]}}),
@@ -731,7 +892,9 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
                 );
             }
             TriggerKind::Invoke => {}
-            TriggerKind::Authorizer if has_api => {
+            TriggerKind::Authorizer
+                if has_api && matches!(cfg.api, ApiKind::Rest | ApiKind::Http) =>
+            {
                 resources.insert(
                     format!("{id}Permission"),
                     permission(
@@ -750,6 +913,225 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
         "Resources": resources,
         "Outputs": outputs
     }))
+}
+
+/// The front door's resources (and the custom domain's), for the API
+/// function `Function`: a REST API with its deployment, stage and one
+/// permission per route; an HTTP API with its auto-deployed `$default`
+/// stage and one permission; a function URL with its permissions; none.
+fn front_door_resources(
+    cfg: &Config,
+    m: &Manifest,
+    body: Value,
+    resources: &mut serde_json::Map<String, Value>,
+    outputs: &mut serde_json::Map<String, Value>,
+) {
+    let function_arn = json!({"Fn::GetAtt": ["Function", "Arn"]});
+    let permission = |principal: &str, source: Option<Value>, action: &str| {
+        let mut p = json!({
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": action,
+                "FunctionName": function_arn,
+                "Principal": principal,
+            }
+        });
+        if let Some(s) = source {
+            p["Properties"]["SourceArn"] = s;
+        }
+        p
+    };
+    let url = match cfg.api {
+        ApiKind::Rest => {
+            resources.insert(
+                "Api".into(),
+                json!({"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": cfg.api_name, "Body": body}}),
+            );
+            resources.insert(
+                "Deployment".into(),
+                json!({"Type": "AWS::ApiGateway::Deployment", "Properties": {"RestApiId": {"Ref": "Api"}}}),
+            );
+            resources.insert(
+                "Stage".into(),
+                json!({
+                    "Type": "AWS::ApiGateway::Stage",
+                    "Properties": {"RestApiId": {"Ref": "Api"}, "DeploymentId": {"Ref": "Deployment"}, "StageName": cfg.stage}
+                }),
+            );
+            for (i, r) in m.routes.iter().filter(|r| r.kind == "http").enumerate() {
+                let arn = route_source_arn(
+                    "${AWS::Region}",
+                    "${AWS::AccountId}",
+                    "${Api}",
+                    &cfg.stage,
+                    r,
+                );
+                let mut p = permission(
+                    "apigateway.amazonaws.com",
+                    Some(json!({"Fn::Sub": arn})),
+                    "lambda:InvokeFunction",
+                );
+                p["DependsOn"] = json!("Stage");
+                resources.insert(format!("Permission{i}"), p);
+            }
+            Some(
+                json!({"Fn::Sub": format!("https://${{Api}}.execute-api.${{AWS::Region}}.amazonaws.com/{}/", cfg.stage)}),
+            )
+        }
+        ApiKind::Http => {
+            resources.insert(
+                "Api".into(),
+                json!({
+                    "Type": "AWS::ApiGatewayV2::Api",
+                    "Properties": {"Name": cfg.api_name, "Body": body, "Tags": {"lambada:function": cfg.function}}
+                }),
+            );
+            resources.insert(
+                "Stage".into(),
+                json!({
+                    "Type": "AWS::ApiGatewayV2::Stage",
+                    "Properties": {"ApiId": {"Ref": "Api"}, "StageName": "$default", "AutoDeploy": true}
+                }),
+            );
+            resources.insert(
+                "Permission".into(),
+                permission(
+                    "apigateway.amazonaws.com",
+                    Some(json!({"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*/*"})),
+                    "lambda:InvokeFunction",
+                ),
+            );
+            Some(json!({"Fn::Sub": "https://${Api}.execute-api.${AWS::Region}.amazonaws.com/"}))
+        }
+        ApiKind::Url => {
+            let mut props =
+                json!({"TargetFunctionArn": function_arn, "AuthType": cfg.url_auth.lambda_name()});
+            let cors = m
+                .cors_with(cfg.cors.as_ref())
+                .ok()
+                .flatten()
+                .and_then(|c| native_cors(&c, m));
+            if let Some(n) = cors {
+                let mut c = json!({
+                    "AllowOrigins": n.origins,
+                    "AllowMethods": n.methods,
+                    "AllowHeaders": n.headers,
+                    "AllowCredentials": n.credentials,
+                });
+                if !n.expose_headers.is_empty() {
+                    c["ExposeHeaders"] = json!(n.expose_headers);
+                }
+                if let Some(a) = n.max_age {
+                    c["MaxAge"] = json!(a);
+                }
+                props["Cors"] = c;
+            }
+            resources.insert(
+                "Url".into(),
+                json!({"Type": "AWS::Lambda::Url", "Properties": props}),
+            );
+            if cfg.url_auth == crate::config::UrlAuth::None {
+                let mut p = permission("*", None, "lambda:InvokeFunctionUrl");
+                p["Properties"]["FunctionUrlAuthType"] = json!("NONE");
+                resources.insert("UrlPermission".into(), p);
+                let mut p = permission("*", None, "lambda:InvokeFunction");
+                p["Properties"]["InvokedViaFunctionUrl"] = json!(true);
+                resources.insert("UrlInvokePermission".into(), p);
+            }
+            Some(json!({"Fn::GetAtt": ["Url", "FunctionUrl"]}))
+        }
+        ApiKind::None => None,
+    };
+    let url = match (&cfg.domain, cfg.api) {
+        (Some(d), ApiKind::Rest) => {
+            resources.insert(
+                "DomainName".into(),
+                json!({
+                    "Type": "AWS::ApiGateway::DomainName",
+                    "Properties": {
+                        "DomainName": d.name,
+                        "RegionalCertificateArn": d.certificate_arn,
+                        "EndpointConfiguration": {"Types": ["REGIONAL"]},
+                        "SecurityPolicy": "TLS_1_2",
+                        "Tags": [{"Key": "lambada:function", "Value": cfg.function}]
+                    }
+                }),
+            );
+            let mut mapping = json!({"DomainName": {"Ref": "DomainName"}, "RestApiId": {"Ref": "Api"}, "Stage": {"Ref": "Stage"}});
+            if !d.base_path.is_empty() {
+                mapping["BasePath"] = json!(d.base_path);
+            }
+            resources.insert(
+                "BasePathMapping".into(),
+                json!({"Type": "AWS::ApiGateway::BasePathMapping", "Properties": mapping}),
+            );
+            outputs.insert(
+                "DomainTarget".into(),
+                json!({"Description": "Point the domain's DNS record here", "Value": {"Fn::GetAtt": ["DomainName", "RegionalDomainName"]}}),
+            );
+            Some(json!(d.url()))
+        }
+        (Some(d), ApiKind::Http) => {
+            resources.insert(
+                "DomainName".into(),
+                json!({
+                    "Type": "AWS::ApiGatewayV2::DomainName",
+                    "Properties": {
+                        "DomainName": d.name,
+                        "DomainNameConfigurations": [{"CertificateArn": d.certificate_arn, "EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2"}],
+                        "Tags": {"lambada:function": cfg.function}
+                    }
+                }),
+            );
+            let mut mapping = json!({"DomainName": {"Ref": "DomainName"}, "ApiId": {"Ref": "Api"}, "Stage": {"Ref": "Stage"}});
+            if !d.base_path.is_empty() {
+                mapping["ApiMappingKey"] = json!(d.base_path);
+            }
+            resources.insert(
+                "ApiMapping".into(),
+                json!({"Type": "AWS::ApiGatewayV2::ApiMapping", "Properties": mapping}),
+            );
+            outputs.insert(
+                "DomainTarget".into(),
+                json!({"Description": "Point the domain's DNS record here", "Value": {"Fn::GetAtt": ["DomainName", "RegionalDomainName"]}}),
+            );
+            Some(json!(d.url()))
+        }
+        _ => url,
+    };
+    if let Some(u) = url {
+        outputs.insert(
+            "Url".into(),
+            json!({"Description": "The invoke URL", "Value": u}),
+        );
+    }
+}
+
+/// What each front door cannot carry, refused before anything is written:
+/// authorizers on a function URL (Lambda runs none there), a custom domain
+/// without an API Gateway front door.
+pub fn check_front_door(cfg: &Config, m: &Manifest) -> Result<(), PackageError> {
+    if cfg.api == ApiKind::Url {
+        let protected: Vec<String> = m
+            .routes
+            .iter()
+            .filter(|r| r.kind == "http" && r.auth.is_some())
+            .map(|r| format!("`{} {}` ({})", r.method, r.path, r.handler))
+            .collect();
+        if !protected.is_empty() {
+            return Err(PackageError::Unsupported(format!(
+                "a function URL runs no authorizer, so these routes could never be called: {}; use `api = \"http\"` or `\"rest\"`, or make them `auth = \"none\"`",
+                protected.join(", ")
+            )));
+        }
+    }
+    if let (Some(d), ApiKind::Url | ApiKind::None) = (&cfg.domain, cfg.api) {
+        return Err(PackageError::Unsupported(format!(
+            "the custom domain `{}` needs an API Gateway front door (`api = \"rest\"` or `\"http\"`); with `api = \"{}\"` there is nothing to map it to",
+            d.name, cfg.api
+        )));
+    }
+    Ok(())
 }
 
 /// The logical id prefix of each trigger's resources (`TriggerOnSes`),
@@ -809,6 +1191,7 @@ pub async fn run(args: PackageArgs) -> Result<(), PackageError> {
     let doc = openapi(
         &cfg,
         &m,
+        Dialect::of(cfg.api),
         json!(invocation_uri(&region, &function_arn)),
         &authorizer_uri,
     )?;

@@ -30,6 +30,17 @@ pub enum Format {
 }
 
 impl Format {
+    /// The events the front door `api` sends (REST events when there is
+    /// none: the one every app answers).
+    pub fn for_api(api: crate::config::ApiKind) -> Format {
+        use crate::config::ApiKind;
+        match api {
+            ApiKind::Rest | ApiKind::None => Format::Rest,
+            ApiKind::Http => Format::Http,
+            ApiKind::Url => Format::Url,
+        }
+    }
+
     /// The event kind this format sends.
     pub fn kind(self) -> EventKind {
         match self {

@@ -49,9 +49,10 @@ pub struct ServeArgs {
     /// The port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 3000)]
     pub port: u16,
-    /// The event format the function receives: what it is deployed behind.
-    #[arg(long, value_enum, default_value = "rest")]
-    pub format: Format,
+    /// The event format the function receives (default: that of the
+    /// configured `api`, the front door deploy puts in front of it).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// The most bootstrap processes running at once (concurrent requests
     /// beyond it wait).
     #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -268,6 +269,7 @@ async fn serve(
     opts: &Options,
     local: &Path,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let format = args.format.unwrap_or_else(|| Format::for_api(cfg.api));
     // Listen first: a busy port fails at once, and requests sent during
     // the first build wait in the backlog.
     let shutdown = shutdown_signal();
@@ -313,7 +315,7 @@ async fn serve(
     println!(
         "Serving `{}` on http://{bound} ({}, stage {}, up to {} bootstrap{})",
         cfg.function,
-        args.format.describe(),
+        format.describe(),
         cfg.stage,
         opts.concurrency,
         if opts.concurrency == 1 { "" } else { "s" }
@@ -321,7 +323,7 @@ async fn serve(
     let (phase, _) = state::channel(Phase::Ready(first.clone()));
     let shared = Arc::new(Shared {
         phase,
-        format: args.format,
+        format,
         stage: cfg.stage.clone(),
         port: bound.port(),
         quiet: args.quiet,
