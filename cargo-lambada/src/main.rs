@@ -37,7 +37,7 @@ enum Cmd {
     Routes(manifest::RoutesArgs),
     /// Write the OpenAPI document and the CloudFormation template of the app.
     Package(package::PackageArgs),
-    /// Build, upload and create or update the functions, the REST API and the triggers.
+    /// Build, upload and create or update the functions, the front door (REST API, HTTP API, function URL) and the triggers.
     Deploy(deploy::DeployArgs),
     /// Delete what `deploy` created (found by tags), and nothing else.
     Remove(deploy::RemoveArgs),

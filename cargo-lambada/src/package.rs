@@ -1270,4 +1270,51 @@ mod tests {
         );
         assert_eq!(path_params("/u/{id}/f/{rest+}"), ["id", "rest"]);
     }
+
+    fn manifest(routes: Vec<RouteEntry>) -> Manifest {
+        Manifest {
+            lambada: "0.1.0".into(),
+            routes,
+            triggers: Vec::new(),
+            cors: None,
+        }
+    }
+
+    fn doc(m: &Manifest, dialect: Dialect) -> Result<Value, PackageError> {
+        let cfg = crate::config::tests::config("app");
+        openapi(&cfg, m, dialect, json!("uri"), &|_| json!("uri"))
+    }
+
+    #[test]
+    fn definitions_over_six_megabytes_are_refused() {
+        // 300 routes whose handler names (in each operation id and
+        // description) are 11 kB: a definition API Gateway would refuse.
+        let routes = (0..300)
+            .map(|i| {
+                let mut r = route("GET", &format!("/r{i}"));
+                r.handler = format!("h{i}_{}", "x".repeat(11_000));
+                r
+            })
+            .collect();
+        let m = manifest(routes);
+        for dialect in [Dialect::Rest, Dialect::Http] {
+            match doc(&m, dialect) {
+                Err(PackageError::DefinitionTooLarge(n)) => assert!(n > MAX_DEFINITION_BYTES),
+                other => panic!("{dialect:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn paths_api_gateway_would_refuse_are_refused() {
+        for bad in ["/a/{b c}", "/a//b", "/a/{rest+}/b"] {
+            let m = manifest(vec![route("GET", bad)]);
+            let e = doc(&m, Dialect::Rest).unwrap_err().to_string();
+            assert!(
+                e.contains("API Gateway would refuse its path"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(doc(&manifest(vec![route("GET", "/a/{rest+}")]), Dialect::Http).is_ok());
+    }
 }

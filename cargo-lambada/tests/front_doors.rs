@@ -148,7 +148,7 @@ async fn every_front_door_deploys_converges_switches_and_removes() {
     ));
     assert_eq!(calls.len(), 11, "{calls:#?}");
     let rest_id = rest["api_id"].as_str().unwrap().to_owned();
-    assert_eq!(rest_apis(&apigw).await, [rest_id.clone()]);
+    assert_eq!(rest_apis(&apigw).await, [rest_id.as_str()]);
     let function_arn = rest["function_arn"].as_str().unwrap().to_owned();
     let tags = lambda
         .list_tags()
@@ -171,7 +171,7 @@ async fn every_front_door_deploys_converges_switches_and_removes() {
     ));
     assert!(rest_apis(&apigw).await.is_empty());
     let http_id = http["api_id"].as_str().unwrap().to_owned();
-    assert_eq!(http_apis(&apigw2).await, [http_id.clone()]);
+    assert_eq!(http_apis(&apigw2).await, [http_id.as_str()]);
     assert_eq!(
         http["function_arn"], rest["function_arn"],
         "the same function"
@@ -677,4 +677,228 @@ async fn limits_stop_deploy_before_any_call() {
             moto.recorded()
         );
     }
+}
+
+/// `package` for every front door (and a domain on each API Gateway one):
+/// openapi-spec-validator and cfn-lint clean, and the resources each
+/// needs.
+#[test]
+fn package_describes_every_front_door() {
+    lambada_test_support::need("openapi-spec-validator");
+    lambada_test_support::need("cfn-lint");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = app(dir.path(), "packaged", META, 0);
+    const CERT: &str = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
+    let package = |args: &[&str]| -> (Value, Value) {
+        let out = tempfile::tempdir().unwrap();
+        let run = std::process::Command::new(CLI)
+            .args(["lambada", "package", "--debug", "--manifest-path"])
+            .arg(&manifest)
+            .arg("--out")
+            .arg(out.path())
+            .args(["--region", "us-east-1"])
+            .args(args)
+            .env(
+                "CARGO_TARGET_DIR",
+                lambada_test_support::nested_target_dir(),
+            )
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        for (tool, file) in [
+            ("openapi-spec-validator", "openapi.json"),
+            ("cfn-lint", "template.json"),
+        ] {
+            let v = std::process::Command::new(tool)
+                .arg(out.path().join(file))
+                .output()
+                .unwrap();
+            assert!(
+                v.status.success(),
+                "{args:?}: {tool}: {}{}",
+                String::from_utf8_lossy(&v.stdout),
+                String::from_utf8_lossy(&v.stderr)
+            );
+        }
+        let read = |f: &str| -> Value {
+            serde_json::from_slice(&std::fs::read(out.path().join(f)).unwrap()).unwrap()
+        };
+        (read("openapi.json"), read("template.json"))
+    };
+    let types = |t: &Value| -> Vec<String> {
+        let mut v: Vec<String> = t["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|r| r["Type"].as_str().unwrap().to_owned())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+
+    let (doc, t) = package(&[
+        "--api",
+        "http",
+        "--domain",
+        "api.example.com",
+        "--certificate-arn",
+        CERT,
+    ]);
+    let op = &doc["paths"]["/hello/{name}"]["get"]["x-amazon-apigateway-integration"];
+    assert_eq!(op["payloadFormatVersion"], "2.0");
+    assert_eq!(
+        doc["x-amazon-apigateway-cors"]["allowOrigins"],
+        serde_json::json!(["https://app.example.com"])
+    );
+    assert!(
+        doc["paths"]["/hello/{name}"].get("options").is_none(),
+        "API Gateway answers preflights"
+    );
+    assert!(doc.get("x-amazon-apigateway-gateway-responses").is_none());
+    for ty in [
+        "AWS::ApiGatewayV2::Api",
+        "AWS::ApiGatewayV2::ApiMapping",
+        "AWS::ApiGatewayV2::DomainName",
+        "AWS::ApiGatewayV2::Stage",
+    ] {
+        assert!(types(&t).contains(&ty.to_owned()), "{ty}: {t:#}");
+    }
+    assert_eq!(t["Resources"]["Stage"]["Properties"]["AutoDeploy"], true);
+    assert_eq!(t["Outputs"]["Url"]["Value"], "https://api.example.com/");
+
+    let (_, t) = package(&["--api", "url"]);
+    assert!(types(&t).contains(&"AWS::Lambda::Url".to_owned()), "{t:#}");
+    let url = &t["Resources"]["Url"]["Properties"];
+    assert_eq!(url["AuthType"], "NONE");
+    assert_eq!(
+        url["Cors"]["AllowOrigins"],
+        serde_json::json!(["https://app.example.com"])
+    );
+    assert_eq!(
+        t["Resources"]["UrlPermission"]["Properties"]["FunctionUrlAuthType"],
+        "NONE"
+    );
+    assert_eq!(
+        t["Resources"]["UrlInvokePermission"]["Properties"]["InvokedViaFunctionUrl"],
+        true
+    );
+    let (_, t) = package(&["--api", "url", "--url-auth", "aws_iam"]);
+    assert_eq!(t["Resources"]["Url"]["Properties"]["AuthType"], "AWS_IAM");
+    assert!(t["Resources"].get("UrlPermission").is_none());
+
+    let (_, t) = package(&["--api", "none"]);
+    assert_eq!(
+        types(&t),
+        ["AWS::IAM::Role", "AWS::Lambda::Function"],
+        "{t:#}"
+    );
+    assert!(t["Outputs"].get("Url").is_none());
+
+    let (_, t) = package(&[
+        "--domain",
+        "api.example.com",
+        "--certificate-arn",
+        CERT,
+        "--base-path",
+        "v1",
+    ]);
+    assert_eq!(
+        t["Resources"]["BasePathMapping"]["Properties"]["BasePath"],
+        "v1"
+    );
+    assert_eq!(
+        t["Resources"]["DomainName"]["Properties"]["RegionalCertificateArn"],
+        CERT
+    );
+}
+
+/// Authorizers behind an HTTP API: helloworld's Cognito user pool as a
+/// JWT authorizer (issuer from the pool, its app client as audience, the
+/// route's scopes), partner-api's `#[authorizer]` as a `request`
+/// authorizer with payload 2.0 and simple responses, its function allowed
+/// from this API's authorizers only. moto keeps no authorizer from a
+/// reimport, so the definition sent is what is checked.
+#[tokio::test(flavor = "multi_thread")]
+async fn http_api_carries_the_authorizers() {
+    let moto = Moto::start_with_recording();
+    let reimported = |moto: &Moto| -> Value {
+        let requests = moto.requests();
+        let sent = requests
+            .iter()
+            .find(|r| r["method"] == "PUT" && r["url"].as_str().unwrap_or("").contains("/v2/apis/"))
+            .expect("a ReimportApi");
+        let body: Value = serde_json::from_str(&lambada_test_support::request_body(sent)).unwrap();
+        serde_json::from_str(body["body"].as_str().unwrap()).unwrap()
+    };
+    let helloworld = workspace().join("examples/helloworld/Cargo.toml");
+    moto.start_recording();
+    moto.deploy_json_with(
+        CLI,
+        &[
+            "--manifest-path",
+            helloworld.to_str().unwrap(),
+            "--bucket",
+            "hw-http-code",
+            "--api",
+            "http",
+        ],
+        &[],
+    );
+    let doc = reimported(&moto);
+    assert_eq!(
+        doc["components"]["securitySchemes"]["users"]["x-amazon-apigateway-authorizer"],
+        serde_json::json!({
+            "type": "jwt",
+            "jwtConfiguration": {
+                "issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_HelloWrld",
+                "audience": ["hello-client"],
+            },
+            "identitySource": "$request.header.Authorization",
+        })
+    );
+    assert_eq!(
+        doc["paths"]["/me"]["get"]["security"],
+        serde_json::json!([{"users": ["profile"]}])
+    );
+
+    let partner = workspace().join("examples/partner-api/Cargo.toml");
+    moto.start_recording();
+    let report = moto.deploy_json_with(
+        CLI,
+        &[
+            "--manifest-path",
+            partner.to_str().unwrap(),
+            "--bucket",
+            "partner-http-code",
+            "--api",
+            "http",
+        ],
+        &[],
+    );
+    let doc = reimported(&moto);
+    let scheme = &doc["components"]["securitySchemes"]["api_key"]["x-amazon-apigateway-authorizer"];
+    assert_eq!(scheme["type"], "request");
+    assert_eq!(scheme["identitySource"], "$request.header.x-api-key");
+    assert_eq!(scheme["authorizerPayloadFormatVersion"], "2.0");
+    assert_eq!(scheme["enableSimpleResponses"], true);
+    assert_eq!(scheme["authorizerResultTtlInSeconds"], 300);
+    assert!(
+        scheme["authorizerUri"]
+            .as_str()
+            .unwrap()
+            .ends_with(":function:partner-api-api-key/invocations"),
+        "{scheme}"
+    );
+    let api = report["api_id"].as_str().unwrap();
+    let lambda = aws_sdk_lambda::Client::new(&moto.sdk_config());
+    let statements = policy(&lambda, "partner-api-api-key").await;
+    assert_eq!(
+        statements[0]["Condition"]["ArnLike"]["AWS:SourceArn"],
+        format!("arn:aws:execute-api:us-east-1:123456789012:{api}/authorizers/*")
+    );
 }

@@ -548,8 +548,20 @@ impl Moto {
     /// own tests run `CARGO_BIN_EXE_cargo-lambada`) and `env` added to its
     /// environment.
     pub fn lambada_with(&self, bin: impl AsRef<Path>, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.lambada_in(workspace(), bin, args, env)
+    }
+
+    /// [`Moto::lambada_with`], run from the directory `dir` (cargo
+    /// lambada picks the package there, as cargo does).
+    pub fn lambada_in(
+        &self,
+        dir: impl AsRef<Path>,
+        bin: impl AsRef<Path>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Run {
         let mut cmd = Command::new(bin.as_ref());
-        cmd.current_dir(workspace())
+        cmd.current_dir(dir.as_ref())
             .arg("lambada")
             .args(args)
             .args(["--endpoint-url", &self.url()])

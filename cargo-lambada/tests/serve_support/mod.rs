@@ -266,7 +266,17 @@ pub struct Serve {
 impl Serve {
     /// Starts `serve --port 0 ARGS…` and waits until it listens.
     pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Serve {
+        Serve::spawn(cargo_lambada(), args, envs)
+    }
+
+    /// [`Serve::start`] from the directory `dir`.
+    pub fn start_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Serve {
         let mut cmd = cargo_lambada();
+        cmd.current_dir(dir);
+        Serve::spawn(cmd, args, envs)
+    }
+
+    fn spawn(mut cmd: Command, args: &[&str], envs: &[(&str, &str)]) -> Serve {
         cmd.args(["serve", "--port", "0"]).args(args);
         for (k, v) in envs {
             cmd.env(k, v);
