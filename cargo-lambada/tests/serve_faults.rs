@@ -178,7 +178,8 @@ async fn lambda_environment_context_cookies_and_binary_bodies() {
     );
     let env = get(s.port, "/env").await.text();
     for line in [
-        "AWS_LAMBDA_FUNCTION_NAME=faulty-serve",
+        // Not the default stage: its name is in the function's.
+        "AWS_LAMBDA_FUNCTION_NAME=faulty-serve-dev\n",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
         "AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
         "_HANDLER=bootstrap",
@@ -209,7 +210,7 @@ async fn lambda_environment_context_cookies_and_binary_bodies() {
         ctx["invoked_function_arn"]
             .as_str()
             .unwrap()
-            .ends_with(":function:faulty-serve"),
+            .ends_with(":function:faulty-serve-dev"),
         "{ctx}"
     );
     assert!(
