@@ -70,9 +70,20 @@ impl Moto {
         moto
     }
 
-    /// [`Moto::start`] with `env` added to moto's environment.
+    /// [`Moto::start`] with `env` added to moto's environment; on another
+    /// port when the free one chosen was taken before moto bound it.
     fn start_with(env: &[(&str, &str)]) -> Moto {
         need("moto_server");
+        for _ in 0..5 {
+            if let Some(moto) = Moto::try_start(env) {
+                return moto;
+            }
+        }
+        panic!("moto_server could not bind a free port in 5 tries");
+    }
+
+    /// One try: `None` when moto exited (its port was taken meanwhile).
+    fn try_start(env: &[(&str, &str)]) -> Option<Moto> {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -117,8 +128,8 @@ impl Moto {
         };
         let start = Instant::now();
         while !moto.answers() {
-            if let Ok(Some(status)) = moto.child.try_wait() {
-                panic!("moto_server exited with {status}");
+            if let Ok(Some(_)) = moto.child.try_wait() {
+                return None;
             }
             assert!(
                 start.elapsed() < Duration::from_secs(60),
@@ -126,7 +137,7 @@ impl Moto {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        moto
+        Some(moto)
     }
 
     /// `http://127.0.0.1:<port>`: the endpoint URL for SDK clients.
@@ -143,9 +154,13 @@ impl Moto {
         let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
         let req = "GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
         let mut out = String::new();
+        // Moto's own dashboard, not just any server: between choosing the
+        // free port and moto binding it, another test's server may take it.
         s.write_all(req.as_bytes()).is_ok()
             && s.read_to_string(&mut out).is_ok()
             && out.starts_with("HTTP/1.")
+            && out.contains(" 200 ")
+            && out.contains("Moto")
     }
 
     /// A tiny HTTP/1.0 client for moto's own API (`/moto-api/...`): the
