@@ -594,7 +594,7 @@ async fn wire(
                 (
                     Some(api.to_owned()),
                     vec![format!(
-                        "authorizer of REST API {api}, invoked by API Gateway from {arn}"
+                        "authorizer of API {api}, invoked by API Gateway from {arn}"
                     )],
                 )
             }
