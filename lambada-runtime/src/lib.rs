@@ -77,24 +77,43 @@
 //! | `uuid` | no | `FromParam` for `uuid::Uuid` |
 #![warn(missing_docs)]
 
+// The modules read one way: each uses only modules of lower layers (and
+// the crate root's `Error`), never one built on it. Lowest first:
+//
+//   method, state, invocation, panic, response   plain types
+//   request                                       Request, Context, EventKind
+//   extract, cors, decision                       extractors; CORS; authorizer data
+//   trigger                                       non-HTTP handlers
+//   authorizer, event                             #[authorizer]; HTTP events in and out
+//   route                                         Route, Routes: the table
+//   auth                                          Claims, AuthContext, enforcement
+//   dispatch                                      App: event → route → handler
+//   logging, runtime, server, test                what serves an App
+//
+// `tests/layers.rs` checks it.
 pub mod auth;
 pub mod authorizer;
 pub mod cors;
+mod decision;
 mod dispatch;
 mod event;
 mod extract;
+mod invocation;
 mod logging;
+mod method;
+mod panic;
 mod request;
 mod response;
 mod route;
 mod runtime;
 mod server;
+mod state;
 #[cfg(feature = "test-client")]
 pub mod test;
 pub mod trigger;
 
 pub use cors::Cors;
-pub use dispatch::{App, Invocation};
+pub use dispatch::App;
 pub use event::EventError;
 pub use extract::{
     Cookies, FieldKind, Form, FromField, FromParam, FromRequest, FromRequestParts, Json, Query,
@@ -103,15 +122,16 @@ pub use extract::{
 /// The `http` crate, re-exported so apps and tests need no extra dependency.
 pub use http;
 pub use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+pub use invocation::Invocation;
 pub use lambada_macros::{
     HttpError, authorizer, delete, dynamodb_stream, get, head, invoke, kinesis, main, options,
     patch, post, put, route, routes, schedule, sns, sqs,
 };
+pub use method::Method;
 pub use request::{Context, EventKind, Request};
 pub use response::{ApiError, Body, Html, HttpError, IntoResponse, Problem, Redirect, Response};
-pub use route::{
-    Auth, CorsSetting, Entry, Method, Param, Route, RouteDef, Routes, Source, StateKey,
-};
+pub use route::{Auth, CorsSetting, Entry, Param, Route, RouteDef, Routes, Source};
+pub use state::StateKey;
 
 /// The error type of `main` and of [`run`].
 pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -236,13 +256,15 @@ pub mod __private {
     pub use crate::authorizer::{AuthorizerDef, AuthorizerInput, AuthorizerSpec, drive_authorizer};
     pub use crate::extract::marker::{ViaBody, ViaParts};
     pub use crate::route::{
-        Auth, CorsSetting, Entry, HandlerFuture, Param, Route, RouteDef, Source, StateKey,
-        check_route, count_http, count_triggers, http_table, trigger_table,
+        Auth, CorsSetting, Entry, HandlerFuture, Param, Route, RouteDef, Source, check_route,
+        count_http, count_triggers, http_table, stub_route, trigger_table,
     };
+    pub use crate::state::StateKey;
     pub use crate::trigger::{
         DynamoDbStreamInput, FromInvocation, InvokeInput, KinesisInput, OneFuture, ScheduleInput,
         SnsInput, SqsInput, Trigger, TriggerCall, TriggerFuture, TriggerKind, TriggerOutput,
         drive_dynamodb_stream, drive_invoke, drive_kinesis, drive_schedule, drive_sns, drive_sqs,
+        stub_trigger,
     };
     pub use lambada_path::Segment;
     pub use serde_json;
@@ -323,57 +345,6 @@ pub mod __private {
         name: &'static str,
     ) -> Result<T, Problem> {
         T::from_field(FieldKind::Cookie, name, req.cookie(name).into_iter())
-    }
-
-    /// The route emitted in place of one whose attribute had errors (so
-    /// `routes!` adds no follow-on errors). Never dispatched: the crate
-    /// does not compile.
-    pub const fn stub_route(handler: &'static str) -> Route {
-        fn never<'r>(_: &'r Request<'r>) -> HandlerFuture<'r> {
-            Box::pin(async { unreachable!("stub routes are never compiled into a binary") })
-        }
-        Route {
-            method: crate::Method::Get,
-            path: "",
-            canonical: "",
-            apigw_path: "",
-            matchit_path: "",
-            segments: &[],
-            handler,
-            module: "",
-            params: &[],
-            request_content_type: None,
-            response_content_type: None,
-            states: &[],
-            auth: crate::route::Auth::Default,
-            scopes: &[],
-            cors: crate::route::CorsSetting::Table,
-            call: never,
-        }
-    }
-
-    /// The trigger emitted in place of one whose attribute had errors.
-    pub const fn stub_trigger(handler: &'static str) -> crate::trigger::Trigger {
-        fn never<'a>(_: &'a crate::trigger::TriggerCall<'a>) -> crate::trigger::TriggerFuture<'a> {
-            Box::pin(async { unreachable!("stub triggers are never compiled into a binary") })
-        }
-        crate::trigger::Trigger {
-            kind: crate::trigger::TriggerKind::Invoke,
-            handler,
-            module: "",
-            event: "",
-            source: "",
-            batch_size: None,
-            batch_window: None,
-            starting_position: None,
-            input: None,
-            timeout: None,
-            memory: None,
-            concurrency: None,
-            states: &[],
-            authorizer: None,
-            call: never,
-        }
     }
 
     /// Converts a handler's return value.

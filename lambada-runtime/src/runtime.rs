@@ -23,7 +23,8 @@ use tokio::net::TcpStream;
 use tracing::Instrument;
 
 use crate::Error;
-use crate::dispatch::{App, Invocation};
+use crate::dispatch::App;
+use crate::invocation::Invocation;
 
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 
