@@ -75,6 +75,7 @@
 //! |---|---|---|
 //! | `test-client` | yes | [`test::Client`], which builds events with `aws_lambda_events` |
 //! | `uuid` | no | `FromParam` for `uuid::Uuid` |
+//! | `env-filter` | no | `RUST_LOG`'s full `EnvFilter` syntax (span and field filters; brings a regex engine, about 0.5 MB of the binary). Without it, `RUST_LOG` (else `AWS_LAMBDA_LOG_LEVEL`) takes `level` and `target=level` directives, comma-separated |
 #![warn(missing_docs)]
 
 // The modules read one way: each uses only modules of lower layers (and
