@@ -21,7 +21,8 @@
 //!
 //! The same binary is a Lambda custom runtime (`bootstrap`) when Lambda
 //! starts it, and a plain HTTP/1.1 server otherwise (`LAMBADA_MODE=http`,
-//! `PORT`), so one app runs behind API Gateway, an ALB or in a container.
+//! `PORT`; the `http-server` feature), so one app runs behind API Gateway,
+//! an ALB or in a container.
 //!
 //! ## Routes
 //!
@@ -73,6 +74,7 @@
 //!
 //! | feature | default | what |
 //! |---|---|---|
+//! | `http-server` | yes | the plain HTTP/1.1 server mode (hyper), for containers. Without it the binary serves under Lambda only (about 0.3 MB smaller) and says so when started elsewhere |
 //! | `test-client` | yes | [`test::Client`], which builds events with `aws_lambda_events` |
 //! | `uuid` | no | `FromParam` for `uuid::Uuid` |
 //! | `env-filter` | no | `RUST_LOG`'s full `EnvFilter` syntax (span and field filters; brings a regex engine, about 0.5 MB of the binary). Without it, `RUST_LOG` (else `AWS_LAMBDA_LOG_LEVEL`) takes `level` and `target=level` directives, comma-separated |
@@ -107,6 +109,7 @@ mod request;
 mod response;
 mod route;
 mod runtime;
+#[cfg(feature = "http-server")]
 mod server;
 mod state;
 #[cfg(feature = "test-client")]
@@ -158,7 +161,8 @@ pub mod prelude {
 pub enum Mode {
     /// The Lambda Runtime API at `host:port`.
     Lambda(String),
-    /// A plain HTTP server on this address.
+    /// A plain HTTP server on this address (with the `http-server` feature;
+    /// without it, [`run_with`] answers this mode with an error).
     Http(std::net::SocketAddr),
 }
 
@@ -248,7 +252,13 @@ pub async fn run_with(routes: Routes, mode: Mode) -> Result<(), Error> {
     }
     match mode {
         Mode::Lambda(api) => runtime::serve(app, &api).await,
+        #[cfg(feature = "http-server")]
         Mode::Http(addr) => server::serve(app, addr).await,
+        #[cfg(not(feature = "http-server"))]
+        Mode::Http(addr) => Err(format!(
+            "not started by Lambda (no AWS_LAMBDA_RUNTIME_API), and this binary has no HTTP server mode to serve {addr} with: build it with lambada's `http-server` feature"
+        )
+        .into()),
     }
 }
 
@@ -279,7 +289,8 @@ pub mod __private {
     /// invocation at a time), the multi-thread scheduler in HTTP server
     /// mode (a container serves concurrent requests on all its cores).
     pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
-        let http = std::env::var_os("LAMBADA_ROUTES").is_none()
+        let http = cfg!(feature = "http-server")
+            && std::env::var_os("LAMBADA_ROUTES").is_none()
             && matches!(crate::Mode::from_env(), Ok(crate::Mode::Http(_)));
         if http {
             block_on_multi_thread(fut)
@@ -352,5 +363,19 @@ pub mod __private {
     #[inline]
     pub fn respond<T: IntoResponse>(value: T) -> Response {
         value.into_response()
+    }
+}
+
+#[cfg(all(test, not(feature = "http-server")))]
+mod lambda_only {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_http_mode_is_refused_with_the_feature_to_add() {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let err = run_with(Routes::from_static(&[], &[]), Mode::Http(addr))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("`http-server` feature"), "{err}");
     }
 }
