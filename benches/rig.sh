@@ -5,8 +5,8 @@
 # times cold start, warm latency, CPU per invocation, RSS and TCP connections.
 #
 #   benches/rig.sh                        # build everything, 3 interleaved rounds
-#   benches/rig.sh path/to/bootstrap      # measure that binary instead of the builds below
-#   benches/rig.sh dyn=path/a static=path/b   # several bootstraps, LABEL=PATH each
+#   benches/rig.sh main=path/to/bootstrap # another bootstrap beside the builds below
+#   BUILDS= benches/rig.sh a=path/a b=path/b  # only those bootstraps, LABEL=PATH each
 #   COLD=20 WARM=5000 WARMUP=200 ROUNDS=3 benches/rig.sh
 #   SKIP_BUILD=1 ROUNDS=1 benches/rig.sh  # re-measure without building
 #   BUILDS=static benches/rig.sh          # only the default bootstrap
@@ -23,8 +23,8 @@
 #                   measured from there: `cargo bench` also writes a
 #                   `release/lambada-hello`, built with the bench profile
 #                   (thin LTO), over the release one.
-#   BUILDS          which builds of lambada-hello to make and measure
-#                   [static dynamic lean]:
+#   BUILDS          which builds of lambada-hello to make and measure, beside
+#                   the LABEL=PATH arguments [static dynamic lean]:
 #                     static   lambada-hello: as `cargo lambada build` makes it
 #                              (release, -C target-feature=+crt-static, --target)
 #                     dynamic  lambada-hello-dynamic: `cargo lambada build --dynamic`
@@ -53,7 +53,7 @@ WARM=${WARM:-5000}
 WARMUP=${WARMUP:-200}
 ROUNDS=${ROUNDS:-3}
 PEERS=${PEERS:-floor-std raw-runtime axum-hello}
-BUILDS=${BUILDS:-static dynamic lean}
+BUILDS=${BUILDS-static dynamic lean}
 SPECS=("$@")
 
 label_of() {
@@ -71,7 +71,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   case " $PEERS " in
     *" floor-c "*) CARGO_TARGET_DIR="$RIG_TARGET_DIR" "$RIG_DIR/peers/floor-c/build.sh" >/dev/null ;;
   esac
-  if [ ${#SPECS[@]} = 0 ]; then
+  if [ -n "$BUILDS" ]; then
     triple="$(uname -m)-unknown-linux-gnu"
     mkdir -p "$OUR_TARGET_DIR/rig"
     for b in $BUILDS; do
@@ -89,9 +89,9 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     done
   fi
 fi
-if [ ${#SPECS[@]} = 0 ]; then
-  for b in $BUILDS; do SPECS+=("$(label_of "$b")=$OUR_TARGET_DIR/rig/$(label_of "$b")"); done
-fi
+BUILT=()
+for b in $BUILDS; do BUILT+=("$(label_of "$b")=$OUR_TARGET_DIR/rig/$(label_of "$b")"); done
+SPECS=(${BUILT[@]+"${BUILT[@]}"} ${SPECS[@]+"${SPECS[@]}"})
 LABELS=()
 BINS=()
 for spec in "${SPECS[@]}"; do

@@ -54,7 +54,7 @@ enum Framing {
 /// Parses a complete answer head at the start of `buf`: `None` while it is
 /// incomplete.
 fn parse_head(buf: &[u8]) -> Result<Option<(usize, Reply, Framing)>, Error> {
-    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut res = httparse::Response::new(&mut headers);
     let head_len = match res
         .parse(buf)
