@@ -283,12 +283,18 @@ fn plain(s: &str) -> bool {
 /// A Runtime API request.
 #[derive(Debug, Clone, Copy)]
 enum Call<'a> {
+    /// `GET …/invocation/next`.
     Next,
+    /// `POST …/invocation/{request id}/response`.
     Response(&'a str),
+    /// `POST …/invocation/{request id}/error`, with the error type.
     Error(&'a str, &'a str),
+    /// `POST …/init/error`, with the error type.
     InitError(&'a str),
 }
 
+/// The runtime's side of the Runtime API: one keep-alive connection,
+/// opened on first use and again when the server closed it.
 struct Client {
     addr: String,
     stream: Option<TcpStream>,
