@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Whole-process benchmark: a Lambada bootstrap side by side with the peers of
+# Whole-process benchmark: Lambada bootstraps side by side with the peers of
 # ../shared/bench-rig (floor-std, raw-runtime, axum-hello; floor-c on request),
 # measured by `lambda-rig`, which plays Lambda's Runtime API over loopback and
 # times cold start, warm latency, CPU per invocation, RSS and TCP connections.
 #
 #   benches/rig.sh                        # build everything, 3 interleaved rounds
-#   benches/rig.sh path/to/bootstrap      # measure that binary instead of lambada-hello
-#   benches/rig.sh dyn=path/a static=path/b   # several bootstraps, LABEL=PATH each
+#   benches/rig.sh main=path/to/bootstrap # another bootstrap beside the builds below
+#   BUILDS= benches/rig.sh a=path/a b=path/b  # only those bootstraps, LABEL=PATH each
 #   COLD=20 WARM=5000 WARMUP=200 ROUNDS=3 benches/rig.sh
 #   SKIP_BUILD=1 ROUNDS=1 benches/rig.sh  # re-measure without building
+#   BUILDS=static benches/rig.sh          # only the default bootstrap
 #   PEERS="floor-c floor-std raw-runtime axum-hello" benches/rig.sh
 #
 # Environment:
@@ -18,11 +19,18 @@
 #   CARGO_TARGET_DIR  where lambada-hello is built (workspace [profile.release]:
 #                   lto, codegen-units=1, strip; unwinding, not panic=abort)
 #                                           [/tmp/bench-target]
-#                   The build is copied to $CARGO_TARGET_DIR/rig/lambada-hello
-#                   and measured from there: `cargo bench` also writes a
+#                   Each build is copied to $CARGO_TARGET_DIR/rig/<label> and
+#                   measured from there: `cargo bench` also writes a
 #                   `release/lambada-hello`, built with the bench profile
 #                   (thin LTO), over the release one.
-#   LABEL           report label of the default bootstrap [lambada-hello]
+#   BUILDS          which builds of lambada-hello to make and measure, beside
+#                   the LABEL=PATH arguments [static dynamic lean]:
+#                     static   lambada-hello: as `cargo lambada build` makes it
+#                              (release, -C target-feature=+crt-static, --target)
+#                     dynamic  lambada-hello-dynamic: `cargo lambada build --dynamic`
+#                              (release, the system's shared glibc)
+#                     lean     lambada-hello-lean: static, lambada without its
+#                              default `http-server` feature (Lambda only)
 #   COLD WARM WARMUP ROUNDS   per run: COLD fresh processes (cold start + 1st
 #                   invocation), then one process with WARMUP unmeasured and
 #                   WARM measured invocations; ROUNDS rounds [20 5000 200 3]
@@ -45,8 +53,15 @@ WARM=${WARM:-5000}
 WARMUP=${WARMUP:-200}
 ROUNDS=${ROUNDS:-3}
 PEERS=${PEERS:-floor-std raw-runtime axum-hello}
-LABEL=${LABEL:-lambada-hello}
+BUILDS=${BUILDS-static dynamic lean}
 SPECS=("$@")
+
+label_of() {
+  case "$1" in
+    static) echo lambada-hello ;;
+    *) echo "lambada-hello-$1" ;;
+  esac
+}
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   for crate in lambda-rig peers/floor-std peers/raw-runtime peers/axum-hello; do
@@ -56,15 +71,27 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   case " $PEERS " in
     *" floor-c "*) CARGO_TARGET_DIR="$RIG_TARGET_DIR" "$RIG_DIR/peers/floor-c/build.sh" >/dev/null ;;
   esac
-  if [ ${#SPECS[@]} = 0 ]; then
-    echo "building lambada-hello" >&2
-    (cd "$workspace" && CARGO_TARGET_DIR="$OUR_TARGET_DIR" \
-      cargo build --release --quiet -p lambada-benches --bin lambada-hello)
+  if [ -n "$BUILDS" ]; then
+    triple="$(uname -m)-unknown-linux-gnu"
     mkdir -p "$OUR_TARGET_DIR/rig"
-    cp "$OUR_TARGET_DIR/release/lambada-hello" "$OUR_TARGET_DIR/rig/lambada-hello"
+    for b in $BUILDS; do
+      echo "building lambada-hello ($b)" >&2
+      build=(cargo build --release --quiet -p lambada-benches --bin lambada-hello)
+      case "$b" in
+        static | lean) build+=(--target "$triple" --config 'build.rustflags=["-Ctarget-feature=+crt-static"]')
+                       out="$OUR_TARGET_DIR/$triple/release/lambada-hello" ;;
+        dynamic) out="$OUR_TARGET_DIR/release/lambada-hello" ;;
+        *) echo "unknown build \`$b\` in BUILDS" >&2; exit 2 ;;
+      esac
+      [ "$b" = lean ] && build+=(--no-default-features)
+      (cd "$workspace" && CARGO_TARGET_DIR="$OUR_TARGET_DIR" "${build[@]}")
+      cp "$out" "$OUR_TARGET_DIR/rig/$(label_of "$b")"
+    done
   fi
 fi
-[ ${#SPECS[@]} = 0 ] && SPECS=("$LABEL=$OUR_TARGET_DIR/rig/lambada-hello")
+BUILT=()
+for b in $BUILDS; do BUILT+=("$(label_of "$b")=$OUR_TARGET_DIR/rig/$(label_of "$b")"); done
+SPECS=(${BUILT[@]+"${BUILT[@]}"} ${SPECS[@]+"${SPECS[@]}"})
 LABELS=()
 BINS=()
 for spec in "${SPECS[@]}"; do

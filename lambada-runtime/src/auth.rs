@@ -56,15 +56,6 @@ use crate::request::{Context, EventKind, Request};
 use crate::response::{IntoResponse, Problem, Response};
 use crate::route::{Route, Routes};
 
-/// Checks an authorizer name ([`lambada_path::authorizer_name`]), and
-/// that it is not `none` (which means "public").
-pub(crate) fn check_name(name: &str) -> Result<(), String> {
-    if name == "none" {
-        return Err("`none` is not an authorizer: it marks a public route".into());
-    }
-    lambada_path::authorizer_name(name)
-}
-
 /// The authorizer result of the event, as JSON (`None` when absent or null).
 fn authorizer(ctx: &Context<'_>) -> Option<Value> {
     let v: Value = serde_json::from_str(ctx.authorizer?.get()).ok()?;
@@ -314,6 +305,7 @@ mod tests {
 
     #[test]
     fn names() {
+        use crate::route::check_authorizer_name as check_name;
         assert!(check_name("users").is_ok());
         assert!(check_name("api-key_2").is_ok());
         assert!(check_name("none").unwrap_err().contains("public"));

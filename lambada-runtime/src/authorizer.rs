@@ -56,8 +56,6 @@
 //! a panic or an event that is not an authorizer's is a function error,
 //! which API Gateway answers with 500.
 
-use std::fmt;
-
 use aws_lambda_events::event::apigw::{
     ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerRequest,
     ApiGatewayCustomAuthorizerRequestTypeRequest, ApiGatewayCustomAuthorizerResponse,
@@ -66,36 +64,9 @@ use aws_lambda_events::event::apigw::{
 use aws_lambda_events::event::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde_json::{Map, Value};
 
-use crate::trigger::{
-    CatchUnwind, OneFuture, Output, TriggerCall, TriggerError, TriggerFuture, TriggerOutput,
-    panic_message,
-};
-
-/// How an authorizer is called: `#[authorizer(token)]` or
-/// `#[authorizer(request, …)]`, with its identity sources and result TTL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AuthorizerSpec {
-    /// `token`: API Gateway sends the value of one header (REST APIs'
-    /// `TOKEN` authorizer); otherwise the whole request (`REQUEST`).
-    pub token: bool,
-    /// Where the caller's identity is: `header.NAME`, `query.NAME`. A
-    /// request that lacks one is refused with 401 before the authorizer
-    /// runs; the values are the cache key.
-    pub identity: &'static [&'static str],
-    /// Seconds API Gateway caches an answer (0: not cached).
-    pub ttl: u32,
-}
-
-impl AuthorizerSpec {
-    /// The manifest entry.
-    pub(crate) fn manifest(&self) -> Value {
-        serde_json::json!({
-            "type": if self.token { "token" } else { "request" },
-            "identity": self.identity,
-            "ttl": self.ttl,
-        })
-    }
-}
+pub use crate::decision::{AuthorizerSpec, Decision};
+use crate::panic::{CatchUnwind, panic_message};
+use crate::trigger::{OneFuture, Output, TriggerCall, TriggerError, TriggerFuture, TriggerOutput};
 
 /// Implemented by the type `#[authorizer]` generates next to the function,
 /// so `auth = name` on a route is checked by the compiler.
@@ -226,66 +197,7 @@ impl AuthorizerRequest {
     }
 }
 
-/// An authorizer's answer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Decision {
-    /// The caller may call the API.
-    Allow {
-        /// Who the caller is (`principalId`).
-        principal: String,
-        /// Handed to the route (`AuthContext<T>`).
-        context: Map<String, Value>,
-        /// The API key of the caller's usage plan (REST APIs whose API key
-        /// source is `AUTHORIZER`).
-        usage_key: Option<String>,
-    },
-    /// The caller is known and may not: 403.
-    Deny {
-        /// Who the caller is.
-        principal: String,
-    },
-    /// The caller did not prove who it is: 401 (REST APIs).
-    Unauthorized,
-}
-
 impl Decision {
-    /// Allows `principal`.
-    pub fn allow(principal: impl Into<String>) -> Decision {
-        Decision::Allow {
-            principal: principal.into(),
-            context: Map::new(),
-            usage_key: None,
-        }
-    }
-
-    /// Denies `principal` (403).
-    pub fn deny(principal: impl Into<String>) -> Decision {
-        Decision::Deny {
-            principal: principal.into(),
-        }
-    }
-
-    /// Refuses a caller without valid credentials (401 on REST APIs).
-    pub fn unauthorized() -> Decision {
-        Decision::Unauthorized
-    }
-
-    /// Adds a context value for the route (ignored unless allowed).
-    pub fn with(mut self, key: impl Into<String>, value: impl Into<Value>) -> Decision {
-        if let Decision::Allow { context, .. } = &mut self {
-            context.insert(key.into(), value.into());
-        }
-        self
-    }
-
-    /// Sets the usage plan's API key (ignored unless allowed).
-    pub fn usage_key(mut self, key: impl Into<String>) -> Decision {
-        if let Decision::Allow { usage_key, .. } = &mut self {
-            *usage_key = Some(key.into());
-        }
-        self
-    }
-
     /// The answer to `req`, in the shape its event asked for; `Err` is the
     /// function error to report.
     pub fn answer(self, req: &AuthorizerRequest) -> Result<Value, TriggerError> {
@@ -372,16 +284,6 @@ fn flat(context: Map<String, Value>) -> Map<String, Value> {
 impl TriggerOutput for Decision {
     fn into_output(self) -> Result<Output, TriggerError> {
         Ok(Output::Decision(self))
-    }
-}
-
-impl fmt::Display for Decision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Decision::Allow { principal, .. } => write!(f, "allow {principal}"),
-            Decision::Deny { principal } => write!(f, "deny {principal}"),
-            Decision::Unauthorized => f.write_str("unauthorized"),
-        }
     }
 }
 

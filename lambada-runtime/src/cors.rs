@@ -34,8 +34,8 @@ use http::StatusCode;
 use http::header::{self, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 
+use crate::method::Method;
 use crate::response::{IntoResponse, Problem, Response};
-use crate::route::Method;
 
 /// The request headers allowed when none are configured: the ones API
 /// Gateway clients send (Chalice's `CORSConfig` defaults).

@@ -1,35 +1,20 @@
 //! From a decoded event to a response: routing, extraction, panics.
 
-use std::any::Any;
 use std::borrow::Cow;
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
-use std::task::{Context as TaskContext, Poll};
 
 use http::StatusCode;
 use http::header::{ALLOW, HeaderValue};
 
-use crate::cors::CorsPolicy;
+use crate::cors::{CorsPolicy, RouteCors};
 use crate::event::{self, EventError};
-use crate::request::{Context, Request};
+use crate::invocation::Invocation;
+use crate::method::Method;
+use crate::panic::{CatchUnwind, panic_message};
+use crate::request::{Context, EventKind, Request};
 use crate::response::{IntoResponse, Problem, Response};
-use crate::route::{HandlerFuture, Method, Route, Routes};
+use crate::route::{Route, Routes};
 use crate::trigger::{self, Trigger};
-
-/// Facts about the Lambda invocation, from the Runtime API's headers.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Invocation<'a> {
-    /// `Lambda-Runtime-Aws-Request-Id`.
-    pub request_id: &'a str,
-    /// `Lambda-Runtime-Deadline-Ms`.
-    pub deadline_ms: u64,
-    /// `Lambda-Runtime-Invoked-Function-Arn`.
-    pub invoked_function_arn: &'a str,
-    /// `Lambda-Runtime-Trace-Id`.
-    pub trace_id: Option<&'a str>,
-}
 
 /// Path matching for events that carry no route template (ALB, function
 /// URLs, `$default` and `{proxy+}` routes, the HTTP server). Built on the
@@ -91,7 +76,7 @@ impl CorsTable {
         let settings = routes.cors_settings()?;
         let ok = |r: Result<Option<CorsPolicy>, String>| r.unwrap_or_else(|e| panic!("{e}"));
         let mut policies = Vec::new();
-        let mut seen: Vec<&crate::cors::RouteCors> = Vec::new();
+        let mut seen: Vec<&RouteCors> = Vec::new();
         let table = ok(settings.table_policy()).map(|p| {
             policies.push(p);
             0
@@ -102,18 +87,15 @@ impl CorsTable {
                 continue;
             };
             let index = match setting {
-                crate::cors::RouteCors::Off => None,
-                crate::cors::RouteCors::Own(_) => {
-                    Some(match seen.iter().position(|s| *s == setting) {
-                        Some(i) => i + usize::from(table.is_some()),
-                        None => {
-                            seen.push(setting);
-                            policies
-                                .push(ok(settings.policy_for(r.handler)).expect("own settings"));
-                            policies.len() - 1
-                        }
-                    })
-                }
+                RouteCors::Off => None,
+                RouteCors::Own(_) => Some(match seen.iter().position(|s| *s == setting) {
+                    Some(i) => i + usize::from(table.is_some()),
+                    None => {
+                        seen.push(setting);
+                        policies.push(ok(settings.policy_for(r.handler)).expect("own settings"));
+                        policies.len() - 1
+                    }
+                }),
             };
             own.push((*r, index));
         }
@@ -343,7 +325,7 @@ impl App {
                 Found::Route(r, params, head)
             }
             Some(other) => other,
-            None => match self.find_by_path(&d.method, &d.path, kind != crate::EventKind::HttpV2) {
+            None => match self.find_by_path(&d.method, &d.path, kind != EventKind::HttpV2) {
                 // Borrowed from `d.path`: copy the few params out.
                 Found::Route(r, params, head) => Found::Route(
                     r,
@@ -508,7 +490,7 @@ async fn call(route: &'static Route, req: &Request<'_>) -> Response {
     {
         Ok(res) => res,
         Err(panic) => {
-            let msg = trigger::panic_message(&panic);
+            let msg = panic_message(&panic);
             tracing::error!(
                 handler = route.handler,
                 route = route.canonical,
@@ -517,22 +499,6 @@ async fn call(route: &'static Route, req: &Request<'_>) -> Response {
                 "handler panicked"
             );
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "").into_response()
-        }
-    }
-}
-
-struct CatchUnwind<'r> {
-    fut: HandlerFuture<'r>,
-}
-
-impl Future for CatchUnwind<'_> {
-    type Output = Result<Response, Box<dyn Any + Send>>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let fut = &mut self.fut;
-        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(r)) => Poll::Ready(Ok(r)),
-            Err(p) => Poll::Ready(Err(p)),
         }
     }
 }

@@ -21,7 +21,8 @@
 //!
 //! The same binary is a Lambda custom runtime (`bootstrap`) when Lambda
 //! starts it, and a plain HTTP/1.1 server otherwise (`LAMBADA_MODE=http`,
-//! `PORT`), so one app runs behind API Gateway, an ALB or in a container.
+//! `PORT`; the `http-server` feature), so one app runs behind API Gateway,
+//! an ALB or in a container.
 //!
 //! ## Routes
 //!
@@ -73,28 +74,50 @@
 //!
 //! | feature | default | what |
 //! |---|---|---|
+//! | `http-server` | yes | the plain HTTP/1.1 server mode (hyper), for containers. Without it the binary serves under Lambda only (about 0.3 MB smaller) and says so when started elsewhere |
 //! | `test-client` | yes | [`test::Client`], which builds events with `aws_lambda_events` |
 //! | `uuid` | no | `FromParam` for `uuid::Uuid` |
+//! | `env-filter` | no | `RUST_LOG`'s full `EnvFilter` syntax (span and field filters; brings a regex engine, about 0.5 MB of the binary). Without it, `RUST_LOG` (else `AWS_LAMBDA_LOG_LEVEL`) takes `level` and `target=level` directives, comma-separated |
 #![warn(missing_docs)]
 
+// The modules read one way: each uses only modules of lower layers (and
+// the crate root's `Error`), never one built on it. Lowest first:
+//
+//   method, state, invocation, panic, response   plain types
+//   request                                       Request, Context, EventKind
+//   extract, cors, decision                       extractors; CORS; authorizer data
+//   trigger                                       non-HTTP handlers
+//   authorizer, event                             #[authorizer]; HTTP events in and out
+//   route                                         Route, Routes: the table
+//   auth                                          Claims, AuthContext, enforcement
+//   dispatch                                      App: event → route → handler
+//   logging, runtime, server, test                what serves an App
+//
+// `tests/layers.rs` checks it.
 pub mod auth;
 pub mod authorizer;
 pub mod cors;
+mod decision;
 mod dispatch;
 mod event;
 mod extract;
+mod invocation;
 mod logging;
+mod method;
+mod panic;
 mod request;
 mod response;
 mod route;
 mod runtime;
+#[cfg(feature = "http-server")]
 mod server;
+mod state;
 #[cfg(feature = "test-client")]
 pub mod test;
 pub mod trigger;
 
 pub use cors::Cors;
-pub use dispatch::{App, Invocation};
+pub use dispatch::App;
 pub use event::EventError;
 pub use extract::{
     Cookies, FieldKind, Form, FromField, FromParam, FromRequest, FromRequestParts, Json, Query,
@@ -103,15 +126,16 @@ pub use extract::{
 /// The `http` crate, re-exported so apps and tests need no extra dependency.
 pub use http;
 pub use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+pub use invocation::Invocation;
 pub use lambada_macros::{
     HttpError, authorizer, delete, dynamodb_stream, get, head, invoke, kinesis, main, options,
     patch, post, put, route, routes, schedule, sns, sqs,
 };
+pub use method::Method;
 pub use request::{Context, EventKind, Request};
 pub use response::{ApiError, Body, Html, HttpError, IntoResponse, Problem, Redirect, Response};
-pub use route::{
-    Auth, CorsSetting, Entry, Method, Param, Route, RouteDef, Routes, Source, StateKey,
-};
+pub use route::{Auth, CorsSetting, Entry, Param, Route, RouteDef, Routes, Source};
+pub use state::StateKey;
 
 /// The error type of `main` and of [`run`].
 pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -137,7 +161,8 @@ pub mod prelude {
 pub enum Mode {
     /// The Lambda Runtime API at `host:port`.
     Lambda(String),
-    /// A plain HTTP server on this address.
+    /// A plain HTTP server on this address (with the `http-server` feature;
+    /// without it, [`run_with`] answers this mode with an error).
     Http(std::net::SocketAddr),
 }
 
@@ -227,7 +252,13 @@ pub async fn run_with(routes: Routes, mode: Mode) -> Result<(), Error> {
     }
     match mode {
         Mode::Lambda(api) => runtime::serve(app, &api).await,
+        #[cfg(feature = "http-server")]
         Mode::Http(addr) => server::serve(app, addr).await,
+        #[cfg(not(feature = "http-server"))]
+        Mode::Http(addr) => Err(format!(
+            "not started by Lambda (no AWS_LAMBDA_RUNTIME_API), and this binary has no HTTP server mode to serve {addr} with: build it with lambada's `http-server` feature"
+        )
+        .into()),
     }
 }
 
@@ -236,13 +267,15 @@ pub mod __private {
     pub use crate::authorizer::{AuthorizerDef, AuthorizerInput, AuthorizerSpec, drive_authorizer};
     pub use crate::extract::marker::{ViaBody, ViaParts};
     pub use crate::route::{
-        Auth, CorsSetting, Entry, HandlerFuture, Param, Route, RouteDef, Source, StateKey,
-        check_route, count_http, count_triggers, http_table, trigger_table,
+        Auth, CorsSetting, Entry, HandlerFuture, Param, Route, RouteDef, Source, check_route,
+        count_http, count_triggers, http_table, stub_route, trigger_table,
     };
+    pub use crate::state::StateKey;
     pub use crate::trigger::{
         DynamoDbStreamInput, FromInvocation, InvokeInput, KinesisInput, OneFuture, ScheduleInput,
         SnsInput, SqsInput, Trigger, TriggerCall, TriggerFuture, TriggerKind, TriggerOutput,
         drive_dynamodb_stream, drive_invoke, drive_kinesis, drive_schedule, drive_sns, drive_sqs,
+        stub_trigger,
     };
     pub use lambada_path::Segment;
     pub use serde_json;
@@ -256,7 +289,8 @@ pub mod __private {
     /// invocation at a time), the multi-thread scheduler in HTTP server
     /// mode (a container serves concurrent requests on all its cores).
     pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
-        let http = std::env::var_os("LAMBADA_ROUTES").is_none()
+        let http = cfg!(feature = "http-server")
+            && std::env::var_os("LAMBADA_ROUTES").is_none()
             && matches!(crate::Mode::from_env(), Ok(crate::Mode::Http(_)));
         if http {
             block_on_multi_thread(fut)
@@ -325,60 +359,23 @@ pub mod __private {
         T::from_field(FieldKind::Cookie, name, req.cookie(name).into_iter())
     }
 
-    /// The route emitted in place of one whose attribute had errors (so
-    /// `routes!` adds no follow-on errors). Never dispatched: the crate
-    /// does not compile.
-    pub const fn stub_route(handler: &'static str) -> Route {
-        fn never<'r>(_: &'r Request<'r>) -> HandlerFuture<'r> {
-            Box::pin(async { unreachable!("stub routes are never compiled into a binary") })
-        }
-        Route {
-            method: crate::Method::Get,
-            path: "",
-            canonical: "",
-            apigw_path: "",
-            matchit_path: "",
-            segments: &[],
-            handler,
-            module: "",
-            params: &[],
-            request_content_type: None,
-            response_content_type: None,
-            states: &[],
-            auth: crate::route::Auth::Default,
-            scopes: &[],
-            cors: crate::route::CorsSetting::Table,
-            call: never,
-        }
-    }
-
-    /// The trigger emitted in place of one whose attribute had errors.
-    pub const fn stub_trigger(handler: &'static str) -> crate::trigger::Trigger {
-        fn never<'a>(_: &'a crate::trigger::TriggerCall<'a>) -> crate::trigger::TriggerFuture<'a> {
-            Box::pin(async { unreachable!("stub triggers are never compiled into a binary") })
-        }
-        crate::trigger::Trigger {
-            kind: crate::trigger::TriggerKind::Invoke,
-            handler,
-            module: "",
-            event: "",
-            source: "",
-            batch_size: None,
-            batch_window: None,
-            starting_position: None,
-            input: None,
-            timeout: None,
-            memory: None,
-            concurrency: None,
-            states: &[],
-            authorizer: None,
-            call: never,
-        }
-    }
-
     /// Converts a handler's return value.
     #[inline]
     pub fn respond<T: IntoResponse>(value: T) -> Response {
         value.into_response()
+    }
+}
+
+#[cfg(all(test, not(feature = "http-server")))]
+mod lambda_only {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_http_mode_is_refused_with_the_feature_to_add() {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let err = run_with(Routes::from_static(&[], &[]), Mode::Http(addr))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("`http-server` feature"), "{err}");
     }
 }

@@ -1,11 +1,12 @@
 //! The request handed to extractors: one borrowed view over any event shape.
 
+use std::any::Any;
 use std::borrow::Cow;
 
 use http::Method as HttpMethod;
 use serde_json::value::RawValue;
 
-use crate::route::{Route, States};
+use crate::state::States;
 
 /// Which kind of event (or server) a request came from; responses are encoded
 /// in the same shape.
@@ -102,7 +103,10 @@ pub struct Request<'e> {
     pub(crate) headers: Vec<(Cow<'e, str>, Cow<'e, str>)>,
     pub(crate) body: Cow<'e, [u8]>,
     pub(crate) context: Context<'e>,
-    pub(crate) route: Option<&'static Route>,
+    /// The route this request matched, a [`Route`](crate::Route): the
+    /// route layer sits above this one, and reads it back with
+    /// `Request::route` (defined there).
+    pub(crate) route: Option<&'static (dyn Any + Send + Sync)>,
     pub(crate) states: &'e States,
 }
 
@@ -177,10 +181,6 @@ impl<'e> Request<'e> {
     /// The request context.
     pub fn context(&self) -> &Context<'e> {
         &self.context
-    }
-    /// The route this request matched.
-    pub fn route(&self) -> Option<&'static Route> {
-        self.route
     }
     /// The `Content-Type` header's media type, lowercased parameters stripped.
     pub fn content_type(&self) -> Option<&str> {

@@ -1,76 +1,17 @@
 //! The compile-time route table.
 
-use std::any::{Any, TypeId};
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 pub use lambada_path::Segment;
 
+use crate::cors::{Cors, RouteCors};
+pub use crate::method::Method;
 use crate::request::Request;
 use crate::response::Response;
+pub use crate::state::StateKey;
+use crate::state::States;
 use crate::trigger::Trigger;
-
-/// An HTTP method a route answers to (a `Copy` enum, so route tables are `const`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[allow(missing_docs)]
-pub enum Method {
-    Get,
-    Post,
-    Put,
-    Delete,
-    Patch,
-    Head,
-    Options,
-}
-
-impl Method {
-    /// Every method, in a stable order.
-    pub const ALL: [Method; 7] = [
-        Method::Get,
-        Method::Post,
-        Method::Put,
-        Method::Delete,
-        Method::Patch,
-        Method::Head,
-        Method::Options,
-    ];
-    /// The upper-case name (`GET`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Delete => "DELETE",
-            Method::Patch => "PATCH",
-            Method::Head => "HEAD",
-            Method::Options => "OPTIONS",
-        }
-    }
-    /// The `http` crate's method.
-    pub fn to_http(self) -> http::Method {
-        match self {
-            Method::Get => http::Method::GET,
-            Method::Post => http::Method::POST,
-            Method::Put => http::Method::PUT,
-            Method::Delete => http::Method::DELETE,
-            Method::Patch => http::Method::PATCH,
-            Method::Head => http::Method::HEAD,
-            Method::Options => http::Method::OPTIONS,
-        }
-    }
-    /// The method for an `http::Method`, if it is one of ours.
-    pub fn from_http(m: &http::Method) -> Option<Method> {
-        Method::ALL.into_iter().find(|x| x.as_str() == m.as_str())
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Where a handler argument comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,31 +43,6 @@ pub struct Param {
     pub optional: bool,
 }
 
-/// A shared-state type a handler needs.
-#[derive(Clone, Copy)]
-pub struct StateKey {
-    /// `TypeId::of::<T>`.
-    pub type_id: fn() -> TypeId,
-    /// `std::any::type_name::<T>`.
-    pub type_name: fn() -> &'static str,
-}
-
-impl fmt::Debug for StateKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str((self.type_name)())
-    }
-}
-
-impl StateKey {
-    /// The key for `T`.
-    pub const fn of<T: Any>() -> StateKey {
-        StateKey {
-            type_id: TypeId::of::<T>,
-            type_name: std::any::type_name::<T>,
-        }
-    }
-}
-
 /// Who may call a route: `auth = "…"` on the route attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
@@ -155,11 +71,11 @@ pub enum CorsSetting {
 
 impl CorsSetting {
     /// The setting as configuration spells it; `None` for the table's.
-    pub fn settings(&self) -> Option<crate::cors::RouteCors> {
+    pub fn settings(&self) -> Option<RouteCors> {
         match self {
             CorsSetting::Table => None,
-            CorsSetting::Off => Some(crate::cors::RouteCors::Off),
-            CorsSetting::Own(f) => Some(crate::cors::RouteCors::Own(Box::new(f()))),
+            CorsSetting::Off => Some(RouteCors::Off),
+            CorsSetting::Own(f) => Some(RouteCors::Own(Box::new(f()))),
         }
     }
 }
@@ -210,6 +126,13 @@ pub struct Route {
     pub call: HandlerFn,
 }
 
+impl Request<'_> {
+    /// The route this request matched.
+    pub fn route(&self) -> Option<&'static Route> {
+        self.route.and_then(|r| r.downcast_ref::<Route>())
+    }
+}
+
 /// An entry of a route table: an HTTP route or a trigger handler.
 #[derive(Debug)]
 pub enum Entry {
@@ -229,7 +152,7 @@ pub trait RouteDef {
 }
 
 /// Fills the unused slots of the arrays below; never read.
-static NO_ROUTE: Route = crate::__private::stub_route("");
+static NO_ROUTE: Route = stub_route("");
 
 /// How many HTTP routes a table has (`routes!` sizes an array with it).
 #[doc(hidden)]
@@ -280,38 +203,7 @@ pub const fn trigger_table<const N: usize>(entries: &[&'static Entry]) -> [&'sta
     out
 }
 
-static NO_TRIGGER: Trigger = crate::__private::stub_trigger("");
-
-/// A set of shared states, looked up by type.
-#[derive(Default, Clone)]
-pub struct States {
-    entries: Vec<(TypeId, &'static str, Arc<dyn Any + Send + Sync>)>,
-}
-
-impl fmt::Debug for States {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(self.entries.iter().map(|e| e.1))
-            .finish()
-    }
-}
-
-impl States {
-    pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
-        let id = TypeId::of::<T>();
-        self.entries.retain(|e| e.0 != id);
-        self.entries
-            .push((id, std::any::type_name::<T>(), Arc::new(value)));
-    }
-    pub(crate) fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
-        let id = TypeId::of::<T>();
-        let e = self.entries.iter().find(|e| e.0 == id)?;
-        e.2.clone().downcast::<T>().ok()
-    }
-    pub(crate) fn contains(&self, id: TypeId) -> bool {
-        self.entries.iter().any(|e| e.0 == id)
-    }
-}
+static NO_TRIGGER: Trigger = crate::trigger::stub_trigger("");
 
 /// A route table: the routes given to [`routes!`](crate::routes), checked
 /// for collisions by the compiler, plus the shared state handlers need.
@@ -340,7 +232,7 @@ pub struct Routes {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Options {
     pub base_path: Option<String>,
-    pub cors: Option<crate::cors::Cors>,
+    pub cors: Option<Cors>,
     pub auth: Option<String>,
 }
 
@@ -353,9 +245,7 @@ impl Routes {
         Routes {
             table,
             triggers,
-            states: States {
-                entries: Vec::new(),
-            },
+            states: States::new(),
             options: Options {
                 base_path: None,
                 cors: None,
@@ -384,7 +274,7 @@ impl Routes {
     /// (see [`Cors`](crate::Cors)). A `LAMBADA_CORS` environment variable
     /// (JSON, what `cargo lambada` sets from configuration) replaces this at
     /// cold start.
-    pub fn cors(mut self, cors: crate::cors::Cors) -> Routes {
+    pub fn cors(mut self, cors: Cors) -> Routes {
         self.options.cors = Some(cors);
         self
     }
@@ -442,15 +332,15 @@ impl Routes {
     /// assert_eq!(c.routes["feed"], RouteCors::Own(Box::new(Cors::any_origin())));
     /// assert_eq!(c.routes["admin"], RouteCors::Off);
     /// ```
-    pub fn cors_settings(&self) -> Option<crate::cors::Cors> {
-        let mut code = crate::cors::Cors::default();
+    pub fn cors_settings(&self) -> Option<Cors> {
+        let mut code = Cors::default();
         for r in self.table {
             if let Some(s) = r.cors.settings() {
                 code.routes.insert(r.handler.to_owned(), s);
             }
         }
         let code = (!code.routes.is_empty()).then_some(code);
-        crate::cors::Cors::overlay(code.as_ref(), self.options.cors.as_ref())
+        Cors::overlay(code.as_ref(), self.options.cors.as_ref())
     }
 
     /// Lays `LAMBADA_CORS` (JSON) over the CORS settings when it is set.
@@ -459,9 +349,9 @@ impl Routes {
             .ok()
             .filter(|v| !v.trim().is_empty())
         {
-            let cors: crate::cors::Cors = serde_json::from_str(&json)
+            let cors: Cors = serde_json::from_str(&json)
                 .map_err(|e| format!("LAMBADA_CORS is not valid CORS settings: {e}"))?;
-            self.options.cors = crate::cors::Cors::overlay(self.options.cors.as_ref(), Some(&cors));
+            self.options.cors = Cors::overlay(self.options.cors.as_ref(), Some(&cors));
             if let Some(Err(e)) = self
                 .cors_settings()
                 .map(|c| c.check(self.table.iter().map(|r| r.handler)))
@@ -534,7 +424,7 @@ impl Routes {
             missing.push(e);
         }
         if let Some(name) = &self.options.auth
-            && let Err(e) = crate::auth::check_name(name)
+            && let Err(e) = check_authorizer_name(name)
         {
             missing.push(format!("the table's default authorizer: {e}"));
         }
@@ -587,6 +477,43 @@ impl Routes {
             "cors": self.cors_settings(),
         })
     }
+}
+
+/// The route emitted in place of one whose attribute had errors (so
+/// `routes!` adds no follow-on errors). Never dispatched: the crate
+/// does not compile.
+#[doc(hidden)]
+pub const fn stub_route(handler: &'static str) -> Route {
+    fn never<'r>(_: &'r Request<'r>) -> HandlerFuture<'r> {
+        Box::pin(async { unreachable!("stub routes are never compiled into a binary") })
+    }
+    Route {
+        method: Method::Get,
+        path: "",
+        canonical: "",
+        apigw_path: "",
+        matchit_path: "",
+        segments: &[],
+        handler,
+        module: "",
+        params: &[],
+        request_content_type: None,
+        response_content_type: None,
+        states: &[],
+        auth: Auth::Default,
+        scopes: &[],
+        cors: CorsSetting::Table,
+        call: never,
+    }
+}
+
+/// Checks an authorizer name ([`lambada_path::authorizer_name`]), and
+/// that it is not `none` (which means "public").
+pub(crate) fn check_authorizer_name(name: &str) -> Result<(), String> {
+    if name == "none" {
+        return Err("`none` is not an authorizer: it marks a public route".into());
+    }
+    lambada_path::authorizer_name(name)
 }
 
 /// Compile-time message buffer for route-table assertions.

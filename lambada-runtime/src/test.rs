@@ -36,8 +36,9 @@ use http::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::dispatch::{App, Invocation};
+use crate::dispatch::App;
 use crate::event::{EventError, is_text};
+use crate::invocation::Invocation;
 use crate::request::EventKind;
 use crate::route::Routes;
 

@@ -58,22 +58,20 @@
 //! process serves on). Handlers return `()`, `Result<(), E>`, or for
 //! `#[invoke]` `Json<T>` / `Result<Json<T>, E>` (`E: Display`).
 
-use std::any::Any;
-use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::task::{Context as TaskContext, Poll};
 
 use aws_lambda_events::event;
 use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::dispatch::Invocation;
+use crate::decision::{AuthorizerSpec, Decision};
 use crate::extract::{Json, State};
-use crate::route::{StateKey, States};
+use crate::invocation::Invocation;
+use crate::panic::{CatchUnwind, panic_message};
+use crate::state::{StateKey, States};
 
 pub use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent as ScheduledEvent;
 
@@ -155,7 +153,7 @@ pub struct Trigger {
     /// The shared-state types the handler needs.
     pub states: &'static [StateKey],
     /// An `#[authorizer]`'s kind, identity sources and TTL.
-    pub authorizer: Option<crate::authorizer::AuthorizerSpec>,
+    pub authorizer: Option<AuthorizerSpec>,
     /// The generated entry point.
     #[doc(hidden)]
     pub call: TriggerFn,
@@ -798,7 +796,7 @@ pub enum Output {
     /// The records of a [`Records`] batch that failed, by item identifier.
     Failures(Vec<String>),
     /// An `#[authorizer]`'s answer.
-    Decision(crate::authorizer::Decision),
+    Decision(Decision),
 }
 
 /// The records of a [`Records`] batch that failed, by their
@@ -1035,32 +1033,6 @@ fn batch_response(failures: &[String]) -> serde_json::Value {
     serde_json::json!({ "batchItemFailures": items })
 }
 
-pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> Cow<'static, str> {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        Cow::Owned((*s).to_owned())
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        Cow::Owned(s.clone())
-    } else {
-        Cow::Borrowed("(non-string panic payload)")
-    }
-}
-
-pub(crate) struct CatchUnwind<F> {
-    pub(crate) fut: F,
-}
-
-impl<F: Future + Unpin> Future for CatchUnwind<F> {
-    type Output = Result<F::Output, Box<dyn Any + Send>>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let fut = &mut self.fut;
-        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(fut).poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(r)) => Poll::Ready(Ok(r)),
-            Err(p) => Poll::Ready(Err(p)),
-        }
-    }
-}
-
 /// Runs the trigger handler named by the function's `Handler` setting.
 pub(crate) async fn handle(
     trigger: &'static Trigger,
@@ -1075,6 +1047,31 @@ pub(crate) async fn handle(
         trigger,
     };
     (trigger.call)(&call).await
+}
+
+/// The trigger emitted in place of one whose attribute had errors.
+#[doc(hidden)]
+pub const fn stub_trigger(handler: &'static str) -> Trigger {
+    fn never<'a>(_: &'a TriggerCall<'a>) -> TriggerFuture<'a> {
+        Box::pin(async { unreachable!("stub triggers are never compiled into a binary") })
+    }
+    Trigger {
+        kind: TriggerKind::Invoke,
+        handler,
+        module: "",
+        event: "",
+        source: "",
+        batch_size: None,
+        batch_window: None,
+        starting_position: None,
+        input: None,
+        timeout: None,
+        memory: None,
+        concurrency: None,
+        states: &[],
+        authorizer: None,
+        call: never,
+    }
 }
 
 #[cfg(test)]

@@ -1,15 +1,19 @@
 //! The Lambda loop against a real HTTP Runtime API server (hyper, on
 //! loopback): events in, results and errors out, one keep-alive connection,
-//! panics survived, init errors reported.
+//! panics survived, init errors reported. Events over 2,048 bytes arrive
+//! chunked, as RAPID (Go's net/http) sends them.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -25,7 +29,41 @@ struct Api {
     connections: usize,
 }
 
+/// A body of unknown length, sent in pieces: hyper frames it chunked.
+struct Pieces(VecDeque<Bytes>);
+
+impl Body for Pieces {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+    }
+}
+
+/// Like RAPID: up to 2,048 bytes with a Content-Length, longer chunked
+/// (here in pieces of 1,000 bytes).
+fn framed(event: Vec<u8>) -> http_body_util::combinators::BoxBody<Bytes, Infallible> {
+    if event.len() <= 2048 {
+        return Full::new(Bytes::from(event)).boxed();
+    }
+    let event = Bytes::from(event);
+    let pieces = (0..event.len())
+        .step_by(1000)
+        .map(|i| event.slice(i..(i + 1000).min(event.len())))
+        .collect();
+    Pieces(pieces).boxed()
+}
+
 async fn start(events: Vec<Vec<u8>>) -> (SocketAddr, Arc<Mutex<Api>>) {
+    start_with(events, true).await
+}
+
+/// The server; with `keep_alive` false it closes each connection after
+/// one answer (`Connection: close`).
+async fn start_with(events: Vec<Vec<u8>>, keep_alive: bool) -> (SocketAddr, Arc<Mutex<Api>>) {
     let api = Arc::new(Mutex::new(Api {
         events: events
             .into_iter()
@@ -66,7 +104,7 @@ async fn start(events: Vec<Vec<u8>>) -> (SocketAddr, Arc<Mutex<Api>>) {
                                         "lambda-runtime-trace-id",
                                         "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
                                     )
-                                    .body(Full::new(Bytes::from(event)))
+                                    .body(framed(event))
                                     .unwrap();
                                 return Ok::<_, Infallible>(res);
                             }
@@ -80,12 +118,13 @@ async fn start(events: Vec<Vec<u8>>) -> (SocketAddr, Arc<Mutex<Api>>) {
                     ));
                     Ok(http::Response::builder()
                         .status(202)
-                        .body(Full::new(Bytes::from_static(b"{\"status\":\"OK\"}\n")))
+                        .body(framed(b"{\"status\":\"OK\"}\n".to_vec()))
                         .unwrap())
                 }
             });
             tokio::spawn(async move {
                 let _ = http1::Builder::new()
+                    .keep_alive(keep_alive)
                     .serve_connection(TokioIo::new(stream), svc)
                     .await;
             });
@@ -238,4 +277,113 @@ async fn http_server_mode_serves_the_same_routes() {
     }
     server.abort();
     assert_eq!(body, "200:Hello world: 7|500:|200:Hello world: 8|404:|");
+}
+
+#[tokio::test]
+async fn a_server_that_closes_each_connection_is_followed() {
+    let client = Client::new(routes![hello]);
+    let events: Vec<Vec<u8>> = (0..5)
+        .map(|i| {
+            client
+                .get(&format!("/hello/{i}"))
+                .header("x-padding", &"p".repeat(3000))
+                .to_event()
+        })
+        .collect();
+    assert!(events[0].len() > 2048, "the events arrive chunked");
+    let (addr, api) = start_with(events, false).await;
+    let runtime = tokio::spawn(lambada::run_with(
+        routes![hello],
+        lambada::Mode::Lambda(addr.to_string()),
+    ));
+    wait_for(&api, 5).await;
+    runtime.abort();
+    let api = api.lock().unwrap();
+    for (i, res) in api.results.iter().enumerate() {
+        assert_eq!(
+            res.0,
+            format!("/2018-06-01/runtime/invocation/req-{i}/response")
+        );
+        let v: serde_json::Value = serde_json::from_str(&res.2).unwrap();
+        assert_eq!(v["body"], format!("Hello world: {i}"));
+    }
+    // A connection for each /next and each result.
+    assert!(api.connections >= 10, "{}", api.connections);
+}
+
+/// A Runtime API over plain sockets that drops each connection after one
+/// invocation (its `/next` and its result) without saying so, as a server
+/// closing idle connections does: the runtime reconnects and sends again.
+#[tokio::test]
+async fn a_connection_closed_while_idle_is_reopened() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let client = Client::new(routes![hello]);
+    let events: Vec<Vec<u8>> = (0..3)
+        .map(|i| client.get(&format!("/hello/{i}")).to_event())
+        .collect();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let mut results = Vec::new();
+        let mut events = events.into_iter().enumerate();
+        let mut connections = 0;
+        while results.len() < 3 {
+            let (stream, _) = listener.accept().unwrap();
+            connections += 1;
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut writer = stream;
+            for _ in 0..2 {
+                let mut head = String::new();
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap() == 0 {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    head.push_str(&line);
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                if head.is_empty() {
+                    break; // the runtime left: a reconnect follows
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                if head.starts_with("GET ") {
+                    let (i, event) = events.next().unwrap();
+                    write!(
+                        writer,
+                        "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: req-{i}\r\nContent-Length: {}\r\n\r\n",
+                        event.len()
+                    )
+                    .unwrap();
+                    writer.write_all(&event).unwrap();
+                } else {
+                    results.push(String::from_utf8(body).unwrap());
+                    writer
+                        .write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+                        .unwrap();
+                }
+            }
+            // Dropped here: closed without a `Connection: close`.
+        }
+        (results, connections)
+    });
+    let runtime = tokio::spawn(lambada::run_with(
+        routes![hello],
+        lambada::Mode::Lambda(addr.to_string()),
+    ));
+    let (results, connections) = tokio::task::spawn_blocking(move || server.join().unwrap())
+        .await
+        .unwrap();
+    runtime.abort();
+    for (i, r) in results.iter().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(r).unwrap();
+        assert_eq!(v["body"], format!("Hello world: {i}"));
+    }
+    assert_eq!(connections, 3);
 }
