@@ -29,34 +29,13 @@ pub struct BuildArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Link against the system's shared glibc instead of statically (with
-    /// cargo-zigbuild installed, glibc 2.17).
+    /// Shorthand for `--linkage dynamic`: against the system's shared glibc
+    /// instead of statically (with cargo-zigbuild installed, glibc 2.17).
     #[arg(long)]
     pub dynamic: bool,
 }
 
-/// How the bootstrap is linked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Linkage {
-    /// No dynamic loader and no shared library: glibc with `-C
-    /// target-feature=+crt-static` (a static-pie), or a musl target.
-    Static,
-    /// Against the system's shared C library.
-    Dynamic,
-}
-
-impl Linkage {
-    /// The default: static for release builds (what Lambda runs), dynamic
-    /// for debug builds (they share cargo's cache).
-    pub fn default_for(release: bool) -> Linkage {
-        if release {
-            Linkage::Static
-        } else {
-            Linkage::Dynamic
-        }
-    }
-}
+pub use crate::config::Linkage;
 
 /// Errors while building.
 #[derive(Debug, thiserror::Error)]
@@ -445,8 +424,10 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Builds the binary and its zip, linked as [`Linkage::default_for`] the
 /// profile.
+/// Linked as `cfg` says (`linkage`), else by the default for the profile.
 pub async fn build(cfg: &Config, release: bool, quiet: bool) -> Result<Artifact, BuildError> {
-    build_linked(cfg, release, quiet, Linkage::default_for(release)).await
+    let linkage = cfg.linkage.unwrap_or(Linkage::default_for(release));
+    build_linked(cfg, release, quiet, linkage).await
 }
 
 /// Builds the binary, linked as asked, and its zip; a binary meant to be
@@ -478,14 +459,12 @@ pub async fn build_linked(
 
 /// `cargo lambada build`.
 pub async fn run(args: BuildArgs) -> Result<Artifact, BuildError> {
-    let cfg = config::load(&args.settings)?;
-    let release = !args.debug;
-    let linkage = if args.dynamic {
-        Linkage::Dynamic
-    } else {
-        Linkage::default_for(release)
-    };
-    let artifact = build_linked(&cfg, release, args.json, linkage).await?;
+    let mut settings = args.settings.clone();
+    if args.dynamic {
+        settings.linkage = Some(Linkage::Dynamic);
+    }
+    let cfg = config::load(&settings)?;
+    let artifact = build(&cfg, !args.debug, args.json).await?;
     if args.json {
         println!(
             "{}",

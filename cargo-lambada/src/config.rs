@@ -122,6 +122,29 @@ impl UrlAuth {
     }
 }
 
+/// How the bootstrap is linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Linkage {
+    /// No dynamic loader and no shared library: glibc with `-C
+    /// target-feature=+crt-static` (a static-pie), or a musl target.
+    Static,
+    /// Against the system's shared C library.
+    Dynamic,
+}
+
+impl Linkage {
+    /// The default: static for release builds (what Lambda runs), dynamic
+    /// for debug builds (they share cargo's cache).
+    pub fn default_for(release: bool) -> Linkage {
+        if release {
+            Linkage::Static
+        } else {
+            Linkage::Dynamic
+        }
+    }
+}
+
 /// The stage whose resources keep the plain names.
 pub const DEFAULT_STAGE: &str = "prod";
 
@@ -226,6 +249,11 @@ pub struct Settings {
     #[arg(long, value_name = "PATH")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_path: Option<String>,
+    /// How the bootstrap is linked (default: `static` for release builds,
+    /// `dynamic` for debug ones).
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linkage: Option<Linkage>,
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -279,6 +307,8 @@ pub struct Config {
     pub url_auth: UrlAuth,
     /// The custom domain, if any.
     pub domain: Option<Domain>,
+    /// How the bootstrap is linked; `None`: the default for the profile.
+    pub linkage: Option<Linkage>,
 }
 
 /// A custom domain name in front of the API.
@@ -334,6 +364,7 @@ struct FileSettings {
     domain: Option<String>,
     certificate_arn: Option<String>,
     base_path: Option<String>,
+    linkage: Option<Linkage>,
     /// `[stages.NAME]`: any of these keys, for one stage.
     stages: Option<BTreeMap<String, serde_json::Value>>,
 }
@@ -510,6 +541,7 @@ fn load_layers(
         "DOMAIN",
         "CERTIFICATE_ARN",
         "BASE_PATH",
+        "LINKAGE",
     ];
     let env = env.filter(move |k| keys.iter().any(|x| k.as_str().eq_ignore_ascii_case(x)));
     let mut cli = flags.clone();
@@ -730,6 +762,7 @@ fn load_layers(
         api: s.api.unwrap_or_default(),
         url_auth: s.url_auth.unwrap_or_default(),
         domain,
+        linkage: s.linkage,
         stage,
         project,
     })
