@@ -12,6 +12,7 @@ mod emulator;
 mod invoke;
 mod manifest;
 mod new;
+mod openapi;
 mod package;
 mod serve;
 
@@ -37,6 +38,8 @@ enum Cmd {
     Routes(manifest::RoutesArgs),
     /// Write the OpenAPI document and the CloudFormation template of the app.
     Package(package::PackageArgs),
+    /// Print the app's OpenAPI 3.1 document, from its handlers' types.
+    Openapi(openapi::OpenapiArgs),
     /// Build, upload and create or update the functions, the front door (REST API, HTTP API, function URL) and the triggers.
     Deploy(deploy::DeployArgs),
     /// Delete what `deploy` created (found by tags), and nothing else.
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
             Cmd::Build(a) => build::run(a).await.map(|_| ()).map_err(Into::into),
             Cmd::Routes(a) => manifest::run(a).await.map_err(Into::into),
             Cmd::Package(a) => package::run(a).await.map_err(Into::into),
+            Cmd::Openapi(a) => openapi::run(a).await.map_err(Into::into),
             Cmd::Deploy(a) => deploy::run(a).await.map_err(Into::into),
             Cmd::Remove(a) => deploy::remove(a).await.map_err(Into::into),
             Cmd::Serve(a) => serve::run(a).await,

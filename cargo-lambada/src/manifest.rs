@@ -306,6 +306,10 @@ pub struct Manifest {
     /// The CORS settings given in code (`routes![…].cors(…)`).
     #[serde(default)]
     pub cors: Option<lambada::Cors>,
+    /// The OpenAPI 3.1 document of the HTTP routes, from the handlers'
+    /// types (absent from older binaries).
+    #[serde(default)]
+    pub openapi: Option<serde_json::Value>,
 }
 
 impl Manifest {

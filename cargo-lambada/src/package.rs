@@ -194,21 +194,38 @@ pub fn openapi(
     m.check_auth(&cfg.authorizers)?;
     let schemes = security_schemes(cfg, m, dialect, authorizer_uri)?;
     let mut paths: BTreeMap<&str, serde_json::Map<String, Value>> = BTreeMap::new();
+    // The binary's own description of each operation (typed parameters,
+    // bodies, responses), in OpenAPI 3.0: API Gateway imports no 3.1.
+    let described = crate::openapi::document(cfg, m);
+    let components = described
+        .as_ref()
+        .and_then(|d| d.get("components").cloned())
+        .unwrap_or(Value::Null);
     for r in m.routes.iter().filter(|r| r.kind == "http") {
-        let mut op = operation(
-            dialect,
-            &r.apigw_path,
-            &uri,
-            json!({
-                "operationId": format!("{}_{}", r.handler, r.method.to_lowercase()),
-                "responses": {
-                    "default": {"description": format!("the response of `{}`", r.handler)}
-                },
-            }),
-        );
-        if let Some(ct) = &r.request_content_type {
-            op["requestBody"] = json!({"content": {ct: {"schema": {}}}});
-        }
+        let openapi_path = r.apigw_path.replace("+}", "}");
+        let base = described
+            .as_ref()
+            .and_then(|d| d["paths"][&openapi_path].get(r.method.to_lowercase()))
+            .map(|op| {
+                let mut op = crate::openapi::operation_to_30(op, &components);
+                if let Some(o) = op.as_object_mut() {
+                    o.remove("security");
+                }
+                op
+            })
+            .unwrap_or_else(|| {
+                let mut op = json!({
+                    "operationId": format!("{}_{}", r.handler, r.method.to_lowercase()),
+                    "responses": {
+                        "default": {"description": format!("the response of `{}`", r.handler)}
+                    },
+                });
+                if let Some(ct) = &r.request_content_type {
+                    op["requestBody"] = json!({"content": {ct: {"schema": {}}}});
+                }
+                op
+            });
+        let mut op = operation(dialect, &r.apigw_path, &uri, base);
         if let Some(name) = &r.auth {
             op["security"] = json!([{ name: r.scopes }]);
         }
@@ -278,8 +295,15 @@ pub fn openapi(
         }
         _ => {}
     }
+    let schemas = described
+        .as_ref()
+        .map(crate::openapi::schemas_to_30)
+        .unwrap_or_default();
+    if !schemas.is_empty() {
+        doc["components"]["schemas"] = Value::Object(schemas);
+    }
     if !schemes.is_empty() {
-        doc["components"] = json!({"securitySchemes": schemes});
+        doc["components"]["securitySchemes"] = Value::Object(schemes);
     }
     let size = serde_json::to_vec(&doc).map(|v| v.len()).unwrap_or(0);
     if size > MAX_DEFINITION_BYTES {
@@ -436,11 +460,13 @@ fn operation(dialect: Dialect, path: &str, uri: &Value, mut fields: Value) -> Va
             "connectionType": "INTERNET",
         }),
     };
+    // The binary's description names the path's parameters already (typed);
+    // a preflight or an older binary's route gets them as strings.
     let params: Vec<Value> = path_params(path)
         .into_iter()
         .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
         .collect();
-    if !params.is_empty() {
+    if !params.is_empty() && fields.get("parameters").is_none() {
         fields["parameters"] = Value::Array(params);
     }
     fields

@@ -50,6 +50,8 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let name = &input.ident;
     let default = status_of(&input.attrs, &mut errors);
+    // (status, description) of every answer, for the OpenAPI document.
+    let mut documented: Vec<(TokenStream, String)> = Vec::new();
     let body = match &input.data {
         syn::Data::Enum(data) => {
             let arms: Vec<TokenStream> = data
@@ -58,6 +60,12 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
                 .map(|v| {
                     let ident = &v.ident;
                     let status = status_of(&v.attrs, &mut errors).or_else(|| default.clone());
+                    if let Some(st) = &status {
+                        let what = crate::openapi::doc_comment(&v.attrs);
+                        let what = what.lines().next().unwrap_or_default().trim().to_owned();
+                        let what = if what.is_empty() { ident.to_string() } else { what };
+                        documented.push((st.clone(), what));
+                    }
                     let status = status.unwrap_or_else(|| {
                         errors.spanned(
                             v.ident.span(),
@@ -70,13 +78,26 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
                 .collect();
             quote!(match self { #(#arms)* })
         }
-        syn::Data::Struct(_) => default.unwrap_or_else(|| {
-            errors.spanned(
-                name.span(),
-                format!("`{name}` has no status: add `#[status(...)]`"),
-            );
-            quote!(::lambada::StatusCode::INTERNAL_SERVER_ERROR)
-        }),
+        syn::Data::Struct(_) => default
+            .inspect(|st| {
+                let what = crate::openapi::doc_comment(&input.attrs);
+                let what = what.lines().next().unwrap_or_default().trim().to_owned();
+                documented.push((
+                    st.clone(),
+                    if what.is_empty() {
+                        name.to_string()
+                    } else {
+                        what
+                    },
+                ));
+            })
+            .unwrap_or_else(|| {
+                errors.spanned(
+                    name.span(),
+                    format!("`{name}` has no status: add `#[status(...)]`"),
+                );
+                quote!(::lambada::StatusCode::INTERNAL_SERVER_ERROR)
+            }),
         syn::Data::Union(u) => {
             errors.spanned(
                 u.union_token.span(),
@@ -89,6 +110,8 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         return e.to_compile_error();
     }
     let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
+    let statuses = documented.iter().map(|(s, _)| s);
+    let descriptions = documented.iter().map(|(_, d)| d);
     quote! {
         impl #impl_g ::lambada::HttpError for #name #ty_g #where_g {
             #[allow(unreachable_code)]
@@ -99,6 +122,14 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         impl #impl_g ::lambada::IntoResponse for #name #ty_g #where_g {
             fn into_response(self) -> ::lambada::Response {
                 ::lambada::HttpError::to_response(&self)
+            }
+        }
+        impl #impl_g ::lambada::openapi::Responses for #name #ty_g #where_g {
+            fn responses(
+                _: &mut ::lambada::openapi::Doc,
+                op: &mut ::lambada::openapi::Operation,
+            ) {
+                #( op.problem((#statuses).as_u16(), #descriptions); )*
             }
         }
     }

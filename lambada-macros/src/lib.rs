@@ -11,6 +11,7 @@ use proc_macro::TokenStream;
 mod attr;
 mod http_error;
 mod main_attr;
+mod openapi;
 mod route;
 mod routes;
 mod schedule;

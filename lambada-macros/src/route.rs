@@ -46,7 +46,7 @@ impl HttpMethod {
 
 /// Where an argument's value comes from.
 #[derive(Clone, PartialEq, Eq)]
-enum ArgSource {
+pub(crate) enum ArgSource {
     Path(String),
     Query(String),
     Header(String),
@@ -100,11 +100,13 @@ enum CorsArg {
     Own(syn::Path),
 }
 
-/// `auth = "…"`, `scopes = […]` and `cors = …`.
+/// `auth = "…"`, `scopes = […]`, `cors = …` and `tag = "…"`.
 struct RouteOptions {
     auth: AuthArg,
     scopes: Vec<String>,
     cors: CorsArg,
+    /// The OpenAPI tag (default: the handler's module).
+    tag: Option<String>,
 }
 
 /// Parses `, key = value` pairs until the end of the input.
@@ -118,7 +120,7 @@ fn parse_extra(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<(syn::Iden
         let key: syn::Ident = input.parse().map_err(|e| {
             syn::Error::new(
                 e.span(),
-                "expected `auth = \"name\"`, `scopes = [\"scope\"]` or `cors = …` after the path",
+                "expected `auth = \"name\"`, `scopes = [\"scope\"]`, `cors = …` or `tag = \"…\"` after the path",
             )
         })?;
         input
@@ -135,6 +137,7 @@ fn options(extra: &[(syn::Ident, syn::Expr)], errors: &mut Errors) -> RouteOptio
     let mut auth: Option<AuthArg> = None;
     let mut scopes: Option<Vec<String>> = None;
     let mut cors: Option<CorsArg> = None;
+    let mut tag: Option<String> = None;
     let lit_str = |e: &syn::Expr| match e {
         syn::Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Str(s),
@@ -239,9 +242,23 @@ fn options(extra: &[(syn::Ident, syn::Expr)], errors: &mut Errors) -> RouteOptio
                     ),
                 }
             }
+            "tag" => {
+                if tag.is_some() {
+                    errors.spanned(key.span(), "duplicate `tag`");
+                    continue;
+                }
+                match lit_str(value) {
+                    Some(l) if !l.value().trim().is_empty() => tag = Some(l.value()),
+                    Some(l) => errors.spanned(l.span(), "an empty tag names nothing"),
+                    None => errors.spanned(
+                        value.span(),
+                        "expected the OpenAPI tag of the route: `tag = \"orders\"`",
+                    ),
+                }
+            }
             other => errors.spanned(
                 key.span(),
-                format!("unknown argument `{other}`: expected `auth`, `scopes` or `cors`"),
+                format!("unknown argument `{other}`: expected `auth`, `scopes`, `cors` or `tag`"),
             ),
         }
     }
@@ -275,6 +292,7 @@ fn options(extra: &[(syn::Ident, syn::Expr)], errors: &mut Errors) -> RouteOptio
         auth: auth.unwrap_or(AuthArg::Default),
         scopes,
         cors: cors.unwrap_or(CorsArg::Table),
+        tag,
     }
 }
 
@@ -713,6 +731,7 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
     let handler = name.to_string();
 
     let mut bindings = Vec::new();
+    let mut described = Vec::new();
     let mut call_args = Vec::new();
     let mut params = Vec::new();
     let mut states = Vec::new();
@@ -743,6 +762,7 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
                     .map_err(::lambada::__private::respond)
             ),
         };
+        described.push(crate::openapi::argument(&arg.source, ty));
         bindings.push(quote! {
             let #var: #ty = match #extract {
                 ::core::result::Result::Ok(v) => v,
@@ -817,6 +837,15 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
         syn::ReturnType::Default => name.span(),
     };
     let respond = quote_spanned!(ret_span=> ::lambada::__private::respond(__lambada_ret));
+    let returns = crate::openapi::returns(match &func.sig.output {
+        syn::ReturnType::Type(_, ty) => Some(ty),
+        syn::ReturnType::Default => None,
+    });
+    let doc = crate::openapi::doc_comment(&func.attrs);
+    let tag = match &m.options.tag {
+        Some(t) => quote!(::core::option::Option::Some(#t)),
+        None => quote!(::core::option::Option::None),
+    };
 
     quote! {
         #[allow(non_camel_case_types)]
@@ -831,6 +860,25 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
                     let __lambada_ret = #name(#(#call_args),*)#await_;
                     #respond
                 })
+            }
+
+            #[allow(unused_imports, clippy::needless_borrow)]
+            fn __lambada_describe(
+                __lambada_doc: &mut ::lambada::__private::openapi::Doc,
+            ) -> ::lambada::__private::openapi::Operation {
+                use ::lambada::__private::openapi::{
+                    ViaAnyResponse as _, ViaBuiltin as _, ViaJsonSchema as _, ViaOpen as _,
+                    ViaResponses as _,
+                };
+                let mut __lambada_described = ::lambada::__private::openapi::Operation::new(
+                    #doc,
+                    #tag,
+                    ::core::module_path!(),
+                );
+                let __lambada_op = &mut __lambada_described;
+                #(#described)*
+                #returns
+                __lambada_described
             }
 
             impl ::lambada::__private::RouteDef for #name {
@@ -850,6 +898,7 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
                     auth: #auth,
                     scopes: &[#(#scopes),*],
                     cors: #cors,
+                    describe: __lambada_describe,
                     call: __lambada_call,
                 });
             }

@@ -32,6 +32,10 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         const __LAMBADA_TRIGGERS: &[&::lambada::__private::Trigger] = &::lambada::__private::trigger_table::<
             { ::lambada::__private::count_triggers(__LAMBADA_ENTRIES) },
         >(__LAMBADA_ENTRIES);
-        ::lambada::Routes::from_static(__LAMBADA_HTTP, __LAMBADA_TRIGGERS)
+        ::lambada::Routes::from_static(
+            __LAMBADA_HTTP,
+            __LAMBADA_TRIGGERS,
+            (::core::env!("CARGO_PKG_NAME"), ::core::env!("CARGO_PKG_VERSION")),
+        )
     }}
 }

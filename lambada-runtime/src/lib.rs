@@ -98,6 +98,7 @@ pub mod auth;
 pub mod authorizer;
 pub mod cors;
 mod decision;
+mod describe;
 mod dispatch;
 mod event;
 mod extract;
@@ -149,10 +150,10 @@ pub mod prelude {
         SqsMessage, StreamRecord,
     };
     pub use crate::{
-        Context, Cookies, Cors, EventKind, Form, HeaderMap, HeaderName, HttpError, IntoResponse,
-        Json, Problem, Query, RawEvent, Redirect, Request, Response, Routes, State, StatusCode,
-        authorizer, delete, dynamodb_stream, get, head, invoke, kinesis, options, patch, post, put,
-        route, routes, schedule, sns, sqs,
+        Context, Cookies, Cors, EventKind, Form, HeaderMap, HeaderName, Html, HttpError,
+        IntoResponse, Json, Problem, Query, RawEvent, Redirect, Request, Response, Routes, State,
+        StatusCode, authorizer, delete, dynamodb_stream, get, head, invoke, kinesis, options,
+        patch, post, put, route, routes, schedule, sns, sqs,
     };
 }
 
@@ -262,6 +263,54 @@ pub async fn run_with(routes: Routes, mode: Mode) -> Result<(), Error> {
     }
 }
 
+pub mod openapi {
+    //! OpenAPI 3.1 documents of route tables, generated from the handlers'
+    //! types.
+    //!
+    //! Each route attribute generates, next to the handler, a function that
+    //! describes it: its parameters typed from the arguments' Rust types
+    //! (integers with their ranges, floats, `bool`, `Uuid`, `Option<T>` not
+    //! required, `Vec<T>` an exploded array), its body from `Json<T>`,
+    //! `Form<T>`, `String` or bytes, its responses from the return type
+    //! (`Json<T>`, `String`, [`Html`](crate::Html), `()` → 204,
+    //! [`Redirect`](crate::Redirect) → a 3XX with `Location`, `Result<T, E>`
+    //! with every status a `#[derive(HttpError)]` error can answer), and the
+    //! framework's own 400/401/403/415/422 problem responses, described once
+    //! as components. Doc comments become `summary` and `description`; the
+    //! `operationId` is the handler's name. Nothing of it runs when requests
+    //! are served: [`Routes::openapi`](crate::Routes::openapi) builds the
+    //! document on demand (`cargo lambada openapi`, `package`, `deploy`, or an
+    //! [`OpenApi`] route).
+    //!
+    //! With the `schemars` feature, a type implementing
+    //! [`schemars::JsonSchema`](https://docs.rs/schemars) gets its schema from
+    //! it (into `components/schemas`); any other type still gets a correct
+    //! document: an open schema (`{}`), never a compile error.
+    //!
+    //! ```
+    //! use lambada::prelude::*;
+    //!
+    //! /// Greets somebody.
+    //! ///
+    //! /// The name comes from the path.
+    //! #[get("/hello/<name>?<times>")]
+    //! async fn hello(name: &str, times: Option<u8>) -> String {
+    //!     format!("Hello, {name}!").repeat(times.unwrap_or(1).into())
+    //! }
+    //!
+    //! let doc = routes![hello].openapi();
+    //! let op = &doc["paths"]["/hello/{name}"]["get"];
+    //! assert_eq!(op["operationId"], "hello");
+    //! assert_eq!(op["summary"], "Greets somebody.");
+    //! assert_eq!(op["parameters"][1]["schema"]["maximum"], 255);
+    //! assert_eq!(op["parameters"][1]["required"], false);
+    //! assert_eq!(op["responses"]["200"]["content"]["text/plain; charset=utf-8"]["schema"]["type"], "string");
+    //! ```
+
+    pub use crate::describe::{Doc, Operation, PROBLEM, Responses, TEXT};
+    pub use crate::route::OpenApi;
+}
+
 #[doc(hidden)]
 pub mod __private {
     pub use crate::authorizer::{AuthorizerDef, AuthorizerInput, AuthorizerSpec, drive_authorizer};
@@ -279,6 +328,13 @@ pub mod __private {
     };
     pub use lambada_path::Segment;
     pub use serde_json;
+
+    /// What the route attributes' OpenAPI descriptions call.
+    pub mod openapi {
+        pub use crate::describe::{
+            Doc, Operation, Probe, ViaAnyResponse, ViaBuiltin, ViaJsonSchema, ViaOpen, ViaResponses,
+        };
+    }
 
     use crate::extract::{FieldKind, FromField};
     use crate::request::Request;

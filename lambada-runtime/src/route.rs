@@ -121,6 +121,9 @@ pub struct Route {
     pub scopes: &'static [&'static str],
     /// Its own CORS setting (`cors = …`).
     pub cors: CorsSetting,
+    /// Describes it for the OpenAPI document (see [`crate::openapi`]).
+    #[doc(hidden)]
+    pub describe: fn(&mut crate::openapi::Doc) -> crate::openapi::Operation,
     /// The generated dispatch function.
     #[doc(hidden)]
     pub call: HandlerFn,
@@ -226,6 +229,9 @@ pub struct Routes {
     pub(crate) triggers: &'static [&'static Trigger],
     pub(crate) states: States,
     pub(crate) options: Options,
+    /// The package the table was written in: name and version (the
+    /// OpenAPI document's title and version).
+    pub(crate) package: (&'static str, &'static str),
 }
 
 /// Settings of a route table.
@@ -241,10 +247,12 @@ impl Routes {
     pub const fn from_static(
         table: &'static [&'static Route],
         triggers: &'static [&'static Trigger],
+        package: (&'static str, &'static str),
     ) -> Routes {
         Routes {
             table,
             triggers,
+            package,
             states: States::new(),
             options: Options {
                 base_path: None,
@@ -252,6 +260,93 @@ impl Routes {
                 auth: None,
             },
         }
+    }
+
+    /// The OpenAPI 3.1 document of the HTTP routes, from the handlers'
+    /// types and doc comments (see [`crate::openapi`]): paths in their
+    /// OpenAPI spelling (`/files/{rest}` for `<rest..>`), an `operationId`
+    /// per handler, the authorizers as security schemes (a Lambda
+    /// authorizer as the API key it reads, a named one as a bearer JWT).
+    pub fn openapi(&self) -> serde_json::Value {
+        use serde_json::{Map, Value, json};
+        let mut doc = crate::describe::Doc::new();
+        let mut paths: std::collections::BTreeMap<String, Map<String, Value>> =
+            std::collections::BTreeMap::new();
+        let mut ids: Vec<String> = Vec::new();
+        let mut schemes = Map::new();
+        for r in self.table {
+            let auth = self.authorizer_of(r);
+            let mut op = (r.describe)(&mut doc).finish(auth.is_some());
+            let mut id = r.handler.to_owned();
+            if ids.contains(&id) {
+                id = format!("{}_{}", r.module.replace("::", "_"), r.handler);
+            }
+            ids.push(id.clone());
+            op["operationId"] = json!(id);
+            if let Some(name) = auth {
+                op["security"] = json!([{ name: r.scopes }]);
+                schemes
+                    .entry(name.to_owned())
+                    .or_insert_with(|| self.security_scheme(r.auth, name));
+            }
+            let path: String = if r.segments.is_empty() {
+                "/".into()
+            } else {
+                r.segments
+                    .iter()
+                    .map(|s| match s {
+                        Segment::Literal(l) => format!("/{l}"),
+                        Segment::Param(n) | Segment::Tail(n) => format!("/{{{n}}}"),
+                    })
+                    .collect()
+            };
+            paths
+                .entry(path)
+                .or_default()
+                .insert(r.method.as_str().to_ascii_lowercase(), op);
+        }
+        let mut components = crate::describe::finish(&mut doc);
+        if !schemes.is_empty() {
+            components["securitySchemes"] = Value::Object(schemes);
+        }
+        json!({
+            "openapi": "3.1.0",
+            "info": {"title": self.package.0, "version": self.package.1},
+            "paths": paths,
+            "components": components,
+        })
+    }
+
+    /// How a caller proves who it is to the authorizer `name`.
+    fn security_scheme(&self, auth: Auth, name: &str) -> serde_json::Value {
+        let lambda = matches!(auth, Auth::Function(_))
+            .then(|| {
+                self.triggers
+                    .iter()
+                    .find(|t| t.handler == name)
+                    .and_then(|t| t.authorizer)
+            })
+            .flatten();
+        match lambda {
+            Some(spec) => {
+                let first = spec
+                    .identity
+                    .first()
+                    .copied()
+                    .unwrap_or("header.Authorization");
+                let (place, key) = first.split_once('.').unwrap_or(("header", first));
+                let place = if place == "query" { "query" } else { "header" };
+                serde_json::json!({"type": "apiKey", "in": place, "name": key})
+            }
+            None => serde_json::json!({"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}),
+        }
+    }
+
+    /// Adds the [`OpenApi`] state: the document of this table, for a route
+    /// that serves it (`State<OpenApi>`).
+    pub fn with_openapi(self) -> Routes {
+        let doc = OpenApi::new(self.clone());
+        self.with_state(doc)
     }
 
     /// Adds a shared state, built once (at cold start) and handed to every
@@ -475,6 +570,7 @@ impl Routes {
             "routes": routes,
             "triggers": triggers,
             "cors": self.cors_settings(),
+            "openapi": self.openapi(),
         })
     }
 }
@@ -503,6 +599,7 @@ pub const fn stub_route(handler: &'static str) -> Route {
         auth: Auth::Default,
         scopes: &[],
         cors: CorsSetting::Table,
+        describe: |_| crate::describe::Operation::default(),
         call: never,
     }
 }
@@ -688,5 +785,50 @@ const fn check_authorizer_listed(table: &[&Entry], r: &Route, name: &str) {
 const fn var(s: Segment<'static>) -> &'static str {
     match s {
         Segment::Param(n) | Segment::Tail(n) | Segment::Literal(n) => n,
+    }
+}
+
+/// `GET /openapi.json`-style routes: the document of the app's own table,
+/// built once, on the first request.
+///
+/// ```
+/// use lambada::openapi::OpenApi;
+/// use lambada::prelude::*;
+///
+/// #[get("/hello")]
+/// async fn hello() -> &'static str { "hi" }
+///
+/// /// This API's OpenAPI document.
+/// #[get("/openapi.json")]
+/// async fn spec(doc: State<OpenApi>) -> Json<serde_json::Value> {
+///     Json(doc.document().clone())
+/// }
+///
+/// # tokio_test_block_on(async {
+/// let app = routes![hello, spec].with_openapi();
+/// let res = lambada::test::Client::new(app).get("/openapi.json").send().await;
+/// assert_eq!(res.json::<serde_json::Value>()["paths"]["/hello"]["get"]["operationId"], "hello");
+/// # });
+/// # fn tokio_test_block_on(f: impl std::future::Future<Output = ()>) {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct OpenApi {
+    routes: Routes,
+    document: std::sync::OnceLock<serde_json::Value>,
+}
+
+impl OpenApi {
+    pub(crate) fn new(routes: Routes) -> OpenApi {
+        OpenApi {
+            routes,
+            document: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The document (built on first use).
+    pub fn document(&self) -> &serde_json::Value {
+        self.document.get_or_init(|| self.routes.openapi())
     }
 }
