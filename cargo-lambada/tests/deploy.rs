@@ -200,6 +200,7 @@ async fn deploy_read_back_redeploy_and_remove_helloworld() {
         ("/items/{sku}", "GET"),
         ("/me", "GET"),
         ("/old-home", "GET"),
+        ("/openapi.json", "GET"),
     ]
     .iter()
     .map(|(p, m)| {
@@ -752,7 +753,7 @@ const CORS: &str =
 /// responses with the headers for the one configured origin.
 fn check_cors_definition(doc: &Value) {
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 7, "{doc}");
+    assert_eq!(paths.len(), 8, "{doc}");
     for (path, ops) in paths {
         let op = &ops["options"];
         assert_eq!(

@@ -227,6 +227,15 @@ fn problem_name(status: u16) -> &'static str {
 /// and the problem document's schema.
 pub(crate) fn components(schemas: Map<String, Value>) -> Value {
     let mut responses = Map::new();
+    // In front of API Gateway, a refused caller gets the gateway's own
+    // answer (`{"message": "Unauthorized"}`, `application/json`); behind
+    // a function URL, an ALB or in the HTTP server mode, the function's
+    // problem document.
+    let gateway = json!({
+        "type": "object",
+        "properties": {"message": {"type": ["string", "null"]}},
+        "required": ["message"],
+    });
     for (status, what) in [
         (400, "a parameter or the body does not parse"),
         (401, "no authorizer result, or no credentials"),
@@ -236,12 +245,13 @@ pub(crate) fn components(schemas: Map<String, Value>) -> Value {
         (415, "the body is not of the media type the route reads"),
         (422, "the body does not fit the type the route reads"),
     ] {
+        let mut content = json!({PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}});
+        if status == 401 || status == 403 {
+            content["application/json"] = json!({"schema": gateway});
+        }
         responses.insert(
             problem_name(status).into(),
-            json!({
-                "description": what,
-                "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-            }),
+            json!({"description": what, "content": content}),
         );
     }
     let mut schemas = schemas;

@@ -489,14 +489,56 @@ impl<'r, T: Deserialize<'r> + Send> FromRequest<'r> for Json<T> {
             |c| c == "application/json" || c.ends_with("+json"),
             "application/json",
         )?;
-        serde_json::from_slice(req.body()).map(Json).map_err(|e| {
-            let status = if e.is_data() {
-                StatusCode::UNPROCESSABLE_ENTITY
+        let e = match serde_json::from_slice(req.body()) {
+            Ok(v) => return Ok(Json(v)),
+            Err(e) => e,
+        };
+        // A JSON number with no fraction is an integer to JSON Schema (and
+        // so to every client generated from the OpenAPI document), `1.0`
+        // as much as `1`; serde wants `1` for integer fields. On this
+        // error path only, such numbers are taken as the integers they are.
+        if e.is_data()
+            && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(req.body())
+            && integral_floats_as_integers(&mut v)
+            && let Ok(t) = T::deserialize(v)
+        {
+            return Ok(Json(t));
+        }
+        let status = if e.is_data() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        Err(Problem::new(status, format!("invalid JSON body: {e}")))
+    }
+}
+
+/// Rewrites numbers such as `2.0` (a float with no fraction, within the
+/// integers' range) as the integers they are; whether any was.
+fn integral_floats_as_integers(v: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() != 0.0 || !f.is_finite() {
+                return false;
+            }
+            // Exactly representable range of both: |f| < 2^63.
+            if f >= 0.0 && f < 9.223_372_036_854_776e18 {
+                *v = Value::from(f as u64);
+                true
+            } else if f < 0.0 && f >= -9.223_372_036_854_776e18 {
+                *v = Value::from(f as i64);
+                true
             } else {
-                StatusCode::BAD_REQUEST
-            };
-            Problem::new(status, format!("invalid JSON body: {e}"))
-        })
+                false
+            }
+        }
+        Value::Array(a) => a.iter_mut().fold(false, |c, x| integral_floats_as_integers(x) || c),
+        Value::Object(o) => o
+            .values_mut()
+            .fold(false, |c, x| integral_floats_as_integers(x) || c),
+        _ => false,
     }
 }
 

@@ -591,3 +591,41 @@ async fn context_carries_the_invocation() {
         "8f5e8a36-2c1a-4a7e-9d1b-3c2f4b5a6d7e|c6af9ac6-7b61-11e6-9a41-93e8deadbeef|prod|198.51.100.1"
     );
 }
+
+#[derive(serde::Deserialize, serde::Serialize)]
+struct Order {
+    quantity: u32,
+    lines: Vec<i64>,
+    price: f64,
+}
+
+#[post("/orders")]
+async fn order(Json(o): Json<Order>) -> Json<Order> {
+    Json(o)
+}
+
+/// A number with no fraction is an integer to JSON Schema, so to clients
+/// generated from the document: `1.0` fills a `u32` (found by
+/// schemathesis), a real fraction still does not.
+#[tokio::test]
+async fn integral_floats_fill_integer_fields() {
+    let c = Client::new(routes![order]);
+    let res = c
+        .post("/orders")
+        .json(&serde_json::json!({"quantity": 2.0, "lines": [1, -3.0], "price": 2.0}))
+        .send()
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text());
+    assert_eq!(
+        res.json::<serde_json::Value>(),
+        serde_json::json!({"quantity": 2, "lines": [1, -3], "price": 2.0})
+    );
+    for bad in [
+        serde_json::json!({"quantity": 2.5, "lines": [], "price": 1}),
+        serde_json::json!({"quantity": -1.0, "lines": [], "price": 1}),
+        serde_json::json!({"quantity": 1e300, "lines": [], "price": 1}),
+    ] {
+        let res = c.post("/orders").json(&bad).send().await;
+        assert_eq!(res.status(), 422, "{bad}: {}", res.text());
+    }
+}

@@ -3,7 +3,9 @@
 //! Run locally with `cargo run -p example-helloworld` (HTTP server mode on
 //! port 8080), or deploy with `cargo lambada deploy`; see the README.
 
+use lambada::openapi::OpenApi;
 use lambada::prelude::*;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// `GET /helloworld/5` → `Hello world: 5`, as in the original boilerplate.
@@ -29,17 +31,31 @@ pub async fn agent(#[header] user_agent: Option<String>) -> String {
     )
 }
 
+/// A stock-keeping unit: three capital letters, a dash, three digits.
+pub const SKU: &str = "^[A-Z]{3}-[0-9]{3}$";
+
+/// Whether `sku` is a well-formed stock-keeping unit ([`SKU`]).
+fn well_formed(sku: &str) -> bool {
+    let b = sku.as_bytes();
+    b.len() == 7
+        && b[..3].iter().all(u8::is_ascii_uppercase)
+        && b[3] == b'-'
+        && b[4..].iter().all(u8::is_ascii_digit)
+}
+
 /// What a client posts to create an item.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct NewItem {
-    /// The stock-keeping unit.
+    /// The stock-keeping unit (`ABC-123`).
+    #[schemars(regex(pattern = SKU))]
     pub sku: String,
-    /// How many.
+    /// How many: at least one.
+    #[schemars(range(min = 1))]
     pub quantity: u32,
 }
 
 /// A created item.
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Item {
     /// The stock-keeping unit.
     pub sku: String,
@@ -55,6 +71,9 @@ pub async fn create(Json(item): Json<NewItem>) -> Result<(StatusCode, Json<Item>
     if item.quantity == 0 {
         return Err(ItemError::ZeroQuantity);
     }
+    if !well_formed(&item.sku) {
+        return Err(ItemError::BadSku(item.sku));
+    }
     let href = format!("/items/{}", item.sku);
     Ok((
         StatusCode::CREATED,
@@ -66,13 +85,16 @@ pub async fn create(Json(item): Json<NewItem>) -> Result<(StatusCode, Json<Item>
     ))
 }
 
-/// A typed error: each variant maps to a status.
+/// A typed error: each variant maps to a status (and so documents it).
 #[derive(Debug, HttpError)]
 pub enum ItemError {
-    /// 422.
+    /// The quantity is zero.
     #[status(UNPROCESSABLE_ENTITY)]
     ZeroQuantity,
-    /// 404.
+    /// The SKU is not of the form `ABC-123`.
+    #[status(UNPROCESSABLE_ENTITY)]
+    BadSku(String),
+    /// No such item.
     #[status(404)]
     NotFound(String),
 }
@@ -81,15 +103,18 @@ impl std::fmt::Display for ItemError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ItemError::ZeroQuantity => f.write_str("quantity must be at least 1"),
+            ItemError::BadSku(sku) => write!(f, "`{sku}` is not a SKU (ABC-123)"),
             ItemError::NotFound(sku) => write!(f, "no item `{sku}`"),
         }
     }
 }
 
-/// A typed error from a lookup: `GET /items/<sku>` only knows `ABC-123`.
+/// A typed error from a lookup: `GET /items/<sku>` knows every
+/// well-formed SKU (seven of each, in this demo catalogue), and answers 404
+/// for anything else.
 #[get("/items/<sku>")]
 pub async fn item(sku: &str) -> Result<Json<Item>, ItemError> {
-    if sku != "ABC-123" {
+    if !well_formed(sku) {
         return Err(ItemError::NotFound(sku.to_owned()));
     }
     Ok(Json(Item {
@@ -127,9 +152,15 @@ pub async fn me(Claims(caller): Claims<Caller>) -> String {
     )
 }
 
-/// The route table.
+/// This API's OpenAPI document, generated from the handlers' types.
+#[get("/openapi.json")]
+pub async fn spec(doc: State<OpenApi>) -> Json<serde_json::Value> {
+    Json(doc.document().clone())
+}
+
+/// The route table (and, last, the document of it that `spec` serves).
 pub fn app() -> Routes {
-    routes![index, greet, agent, create, item, old_home, me]
+    routes![index, greet, agent, create, item, old_home, me, spec].with_openapi()
 }
 
 #[lambada::main]

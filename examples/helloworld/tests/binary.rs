@@ -38,6 +38,7 @@ fn prints_its_route_table() {
             ("GET", "/items/{sku}", "item"),
             ("GET", "/old-home", "old_home"),
             ("GET", "/me", "me"),
+            ("GET", "/openapi.json", "spec"),
         ]
     );
 }
