@@ -38,7 +38,9 @@ impl Doc {
     /// The schema of `T` (a `$ref` into the components for named types).
     #[cfg(feature = "schemars")]
     pub fn schema_of<T: schemars::JsonSchema + ?Sized>(&mut self) -> Value {
-        self.generator.subschema_for::<T>().to_value()
+        let mut s = self.generator.subschema_for::<T>().to_value();
+        integer_bounds(&mut s);
+        s
     }
 
     /// The component schemas: those collected, then the framework's.
@@ -46,7 +48,8 @@ impl Doc {
         #[cfg_attr(not(feature = "schemars"), allow(unused_mut))]
         let mut out = std::mem::take(&mut self.schemas);
         #[cfg(feature = "schemars")]
-        for (name, schema) in self.generator.take_definitions(true) {
+        for (name, mut schema) in self.generator.take_definitions(true) {
+            integer_bounds(&mut schema);
             out.insert(name, schema);
         }
         out
@@ -325,7 +328,8 @@ impl<T: schemars::JsonSchema + ?Sized> ViaJsonSchema for &Probe<T> {
         let mut settings = schemars::generate::SchemaSettings::draft2020_12();
         settings.inline_subschemas = true;
         let schema = settings.into_generator().into_root_schema_for::<T>();
-        let schema = schema.to_value();
+        let mut schema = schema.to_value();
+        integer_bounds(&mut schema);
         let required: Vec<&str> = schema["required"]
             .as_array()
             .map(|r| r.iter().filter_map(Value::as_str).collect())
@@ -379,17 +383,42 @@ macro_rules! integers {
         impl Builtin for $t {
             fn schema() -> Value {
                 let mut s = json!({"type": "integer", "format": $format});
-                // Bounds JSON numbers can hold exactly.
-                if (<$t>::MIN as i128) >= -(1i128 << 53) {
-                    s["minimum"] = json!(<$t>::MIN);
-                }
-                if (<$t>::MAX as i128) <= (1i128 << 53) {
-                    s["maximum"] = json!(<$t>::MAX);
-                }
+                integer_bounds(&mut s);
                 s
             }
         }
     )*};
+}
+
+/// Adds the bounds of the Rust integer type an integer schema's `format`
+/// names (`uint32`: 0 to 4294967295) where the schema has none, in every
+/// subschema: what a client may send is what the type can hold (schemars
+/// gives a `u32` no maximum, and a client sending 2^44 would be refused).
+pub(crate) fn integer_bounds(schema: &mut Value) {
+    match schema {
+        Value::Object(o) => {
+            let bounds: Option<(Value, Value)> = match o.get("format").and_then(Value::as_str) {
+                Some("uint8") => Some((json!(0), json!(u8::MAX))),
+                Some("uint16") => Some((json!(0), json!(u16::MAX))),
+                Some("uint32") => Some((json!(0), json!(u32::MAX))),
+                Some("uint64" | "uint") => Some((json!(0), json!(u64::MAX))),
+                Some("int8") => Some((json!(i8::MIN), json!(i8::MAX))),
+                Some("int16") => Some((json!(i16::MIN), json!(i16::MAX))),
+                Some("int32") => Some((json!(i32::MIN), json!(i32::MAX))),
+                Some("int64" | "int") => Some((json!(i64::MIN), json!(i64::MAX))),
+                _ => None,
+            };
+            if let Some((min, max)) = bounds {
+                o.entry("minimum").or_insert(min);
+                o.entry("maximum").or_insert(max);
+            }
+            for v in o.values_mut() {
+                integer_bounds(v);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(integer_bounds),
+        _ => {}
+    }
 }
 integers!(
     u8 => "uint8", u16 => "uint16", u32 => "uint32", u64 => "uint64", usize => "uint64",
