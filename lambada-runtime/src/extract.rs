@@ -534,7 +534,9 @@ fn integral_floats_as_integers(v: &mut serde_json::Value) -> bool {
                 false
             }
         }
-        Value::Array(a) => a.iter_mut().fold(false, |c, x| integral_floats_as_integers(x) || c),
+        Value::Array(a) => a
+            .iter_mut()
+            .fold(false, |c, x| integral_floats_as_integers(x) || c),
         Value::Object(o) => o
             .values_mut()
             .fold(false, |c, x| integral_floats_as_integers(x) || c),

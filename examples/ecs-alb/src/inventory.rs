@@ -8,15 +8,16 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use lambada::HeaderValue;
 use lambada::header::LOCATION;
 use lambada::prelude::*;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{Health, check_sku};
+use crate::{Health, Sku};
 
 /// The health check path, under the service's own prefix (see the README).
 pub const HEALTH_PATH: &str = "/inventory/health";
 
 /// A stocked item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Item {
     /// Its stock-keeping unit.
     pub sku: String,
@@ -27,16 +28,17 @@ pub struct Item {
 }
 
 /// What a client puts to stock an item.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct StockLevel {
-    /// What it is (1 to 100 characters).
+    /// What it is (1 to 100 characters, not all blank).
+    #[schemars(length(min = 1, max = 100), regex(pattern = "\\S"))]
     pub name: String,
     /// How many are in stock.
     pub quantity: u32,
 }
 
 /// A list of items.
-#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ItemList {
     /// In SKU order.
     pub items: Vec<Item>,
@@ -102,13 +104,13 @@ pub async fn list_items(stock: State<Stock>, in_stock: Option<bool>) -> Json<Ite
 
 /// `GET /inventory/<sku>`.
 #[get("/inventory/<sku>")]
-pub async fn get_item(stock: State<Stock>, sku: &str) -> Result<Json<Item>, InventoryError> {
+pub async fn get_item(stock: State<Stock>, sku: Sku) -> Result<Json<Item>, InventoryError> {
     stock
         .lock()
-        .get(sku)
+        .get(&sku.0)
         .cloned()
         .map(Json)
-        .ok_or_else(|| InventoryError::NotFound(sku.to_owned()))
+        .ok_or(InventoryError::NotFound(sku.0))
 }
 
 /// `PUT /inventory/<sku> {"name": "Widget", "quantity": 12}`: 201 with
@@ -116,19 +118,18 @@ pub async fn get_item(stock: State<Stock>, sku: &str) -> Result<Json<Item>, Inve
 #[put("/inventory/<sku>")]
 pub async fn put_item(
     stock: State<Stock>,
-    sku: &str,
+    sku: Sku,
     Json(level): Json<StockLevel>,
 ) -> Result<(StatusCode, HeaderMap, Json<Item>), InventoryError> {
-    check_sku(sku).map_err(InventoryError::Invalid)?;
-    let name = level.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
+    let sku = sku.0;
+    if level.name.trim().is_empty() || level.name.chars().count() > 100 {
         return Err(InventoryError::Invalid(
             "name must be 1 to 100 characters".into(),
         ));
     }
     let item = Item {
-        sku: sku.to_owned(),
-        name: name.to_owned(),
+        sku: sku.clone(),
+        name: level.name.trim().to_owned(),
         quantity: level.quantity,
     };
     let replaced = stock.lock().insert(item.sku.clone(), item.clone());

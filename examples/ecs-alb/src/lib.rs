@@ -28,7 +28,9 @@ pub fn inventory() -> Routes {
 }
 
 /// What a health check answers.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Health {
     /// Always `ok`: a process that can answer is healthy (it holds no
     /// connection that could be down).
@@ -46,6 +48,34 @@ impl Health {
             service: service.into(),
             version: env!("CARGO_PKG_VERSION").into(),
         }
+    }
+}
+
+/// [`check_sku`]'s rule as a regular expression, for the OpenAPI document.
+pub const SKU_PATTERN: &str = "^[A-Z0-9-]{1,32}$";
+
+/// A SKU in a path (`/inventory/<sku>`): a malformed one is a 400 before
+/// the handler runs, and the OpenAPI document says what one looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sku(pub String);
+
+impl<'r> lambada::FromParam<'r> for Sku {
+    type Error = String;
+    fn from_param(param: &'r str) -> Result<Self, String> {
+        check_sku(param).map(|()| Sku(param.to_owned()))
+    }
+}
+
+impl schemars::JsonSchema for Sku {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Sku".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": SKU_PATTERN,
+            "description": "A stock-keeping unit: 1 to 32 upper-case letters, digits and dashes",
+        })
     }
 }
 

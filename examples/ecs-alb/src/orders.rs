@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use lambada::HeaderValue;
 use lambada::header::LOCATION;
 use lambada::prelude::*;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::{Health, check_sku};
@@ -19,7 +20,7 @@ pub const HEALTH_PATH: &str = "/orders/health";
 pub const MAX_QUANTITY: u32 = 1_000;
 
 /// An order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Order {
     /// Assigned by the service, from 1.
     pub id: u64,
@@ -30,16 +31,18 @@ pub struct Order {
 }
 
 /// What a client posts to place an order.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct NewOrder {
     /// What to order.
+    #[schemars(regex(pattern = crate::SKU_PATTERN))]
     pub sku: String,
     /// How many (1 to [`MAX_QUANTITY`]).
+    #[schemars(range(min = 1, max = MAX_QUANTITY))]
     pub quantity: u32,
 }
 
 /// A list of orders.
-#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderList {
     /// In id order.
     pub orders: Vec<Order>,

@@ -176,10 +176,17 @@ async fn inventory_validation() {
         .json(&json!({"name": "x", "quantity": 1}))
         .send()
         .await;
-    assert_problem(&res, 422, "not a SKU");
+    // A SKU of the path is checked as it is read (`Sku: FromParam`).
+    assert_problem(&res, 400, "not a SKU");
     let res = client
         .put("/inventory/ABC-123")
         .json(&json!({"name": "   ", "quantity": 1}))
+        .send()
+        .await;
+    assert_problem(&res, 422, "name must be 1 to 100 characters");
+    let res = client
+        .put("/inventory/ABC-123")
+        .json(&json!({"name": format!(" {} ", "n".repeat(100)), "quantity": 1}))
         .send()
         .await;
     assert_problem(&res, 422, "name must be 1 to 100 characters");

@@ -273,7 +273,7 @@ fn inventory_over_http() {
         "/inventory/new-1",
         Some(r#"{"name":"x","quantity":1}"#),
     );
-    assert_eq!(res.status, 422);
+    assert_eq!(res.status, 400, "a malformed SKU in the path");
     assert_eq!(svc.get("/inventory/NOPE").status, 404);
     assert_eq!(svc.get("/inventory?in_stock=perhaps").status, 400);
     assert_eq!(svc.get("/orders").status, 404);

@@ -131,3 +131,21 @@ async fn me_needs_the_authorizers_claims_and_scope() {
         .await;
     assert_eq!(res.status(), 401);
 }
+
+/// The OpenAPI document the handlers' types describe, as checked in
+/// (`examples/helloworld/openapi.json`): a change of a route or a type
+/// shows here. `UPDATE_SNAPSHOTS=1 cargo test -p example-helloworld`
+/// rewrites it.
+#[test]
+fn openapi_document_snapshot() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+    let doc = serde_json::to_string_pretty(&app().openapi()).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(path, &doc).unwrap();
+    }
+    let saved = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        saved == doc,
+        "the document changed: run `UPDATE_SNAPSHOTS=1 cargo test -p example-helloworld` and review the diff of {path}"
+    );
+}

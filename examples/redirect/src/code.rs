@@ -9,6 +9,9 @@ pub const MAX_LEN: usize = 64;
 /// Codes that are paths of other routes (`GET /links` is not a short link).
 pub const RESERVED: [&str; 2] = ["links", "moved"];
 
+/// [`custom`]'s rules as a regular expression, for the OpenAPI document.
+pub const PATTERN: &str = "^(?!(links|moved)$)[A-Za-z0-9_-]{1,64}$";
+
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// A random base62 code of [`GENERATED_LEN`] characters, from the operating

@@ -12,8 +12,10 @@
 //! or moto (`AWS_ENDPOINT_URL`); deploy with `cargo lambada deploy`; see the
 //! README.
 
+use lambada::openapi::{Doc, Operation, Responses};
 use lambada::prelude::*;
 use lambada::{HeaderValue, header};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub mod code;
@@ -26,13 +28,15 @@ pub use not_found::NotFound;
 pub use settings::Settings;
 
 /// What a client posts to `POST /links`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLink {
     /// The target: an absolute `http` or `https` URL.
+    #[schemars(url, length(max = 2048))]
     pub url: String,
     /// The short code wanted; a random one when absent.
     #[serde(default)]
+    #[schemars(regex(pattern = code::PATTERN))]
     pub code: Option<String>,
     /// Whether the link answers with 301 (cached by browsers) rather than 302.
     #[serde(default)]
@@ -143,6 +147,13 @@ pub enum FollowError {
     NotFound(NotFound),
     /// DynamoDB failed: a 500, logged.
     Store(StoreError),
+}
+
+impl Responses for FollowError {
+    fn responses(doc: &mut Doc, op: &mut Operation) {
+        NotFound::responses(doc, op);
+        op.problem(500, "DynamoDB failed (the cause is logged)");
+    }
 }
 
 impl IntoResponse for FollowError {

@@ -30,6 +30,25 @@ impl NotFound {
     }
 }
 
+/// Both forms of the 404, for the OpenAPI document.
+impl lambada::openapi::Responses for NotFound {
+    fn responses(_: &mut lambada::openapi::Doc, op: &mut lambada::openapi::Operation) {
+        op.problem(
+            404,
+            "No link has this code: problem JSON for `Accept: application/json`, else an HTML page",
+        );
+        op.response(
+            "404",
+            "",
+            Some((
+                "text/html; charset=utf-8",
+                serde_json::json!({"type": "string"}),
+            )),
+        );
+        op.response_header("404", "Vary", serde_json::json!({"type": "string"}));
+    }
+}
+
 impl IntoResponse for NotFound {
     fn into_response(self) -> Response {
         let mut res = if self.json {

@@ -223,3 +223,20 @@ fn the_route_table() {
         ]
     );
 }
+
+/// The OpenAPI document of the route table, as checked in
+/// (`examples/redirect/openapi.json`). `UPDATE_SNAPSHOTS=1 cargo test -p
+/// example-redirect` rewrites it.
+#[test]
+fn openapi_document_snapshot() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+    let doc = serde_json::to_string_pretty(&crate::routes().openapi()).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(path, &doc).unwrap();
+    }
+    let saved = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        saved == doc,
+        "the document changed: run `UPDATE_SNAPSHOTS=1 cargo test -p example-redirect` and review the diff of {path}"
+    );
+}
