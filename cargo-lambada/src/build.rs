@@ -397,6 +397,17 @@ pub fn write_zip(binary: &Path, zip_path: &Path) -> Result<(u64, [u8; 32], bool)
     if let Some(dir) = zip_path.parent() {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
     }
+    let interpreter = needs_interpreter(&bytes).unwrap_or(false);
+    // Compressing is the slow part (seconds for a debug binary): an
+    // unchanged binary keeps the zip made of it, which the sidecar file
+    // names by the binary's SHA-256.
+    let source = zip_path.with_extension("zip.source");
+    let binary_sha = hex(&Sha256::digest(&bytes));
+    if std::fs::read_to_string(&source).is_ok_and(|s| s.trim() == binary_sha)
+        && let Ok(data) = std::fs::read(zip_path)
+    {
+        return Ok((data.len() as u64, Sha256::digest(&data).into(), interpreter));
+    }
     let mut buf = std::io::Cursor::new(Vec::with_capacity(bytes.len() / 2));
     {
         let mut zip = zip::ZipWriter::new(&mut buf);
@@ -413,8 +424,9 @@ pub fn write_zip(binary: &Path, zip_path: &Path) -> Result<(u64, [u8; 32], bool)
     if bytes.len() as u64 > 250 * 1024 * 1024 {
         return Err(BuildError::TooLarge(data.len() as u64));
     }
+    let _ = std::fs::remove_file(&source);
     std::fs::write(zip_path, &data).map_err(io(zip_path))?;
-    let interpreter = needs_interpreter(&bytes).unwrap_or(false);
+    std::fs::write(&source, &binary_sha).map_err(io(&source))?;
     Ok((data.len() as u64, Sha256::digest(&data).into(), interpreter))
 }
 
@@ -422,9 +434,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Builds the binary and its zip, linked as [`Linkage::default_for`] the
-/// profile.
-/// Linked as `cfg` says (`linkage`), else by the default for the profile.
+/// Builds the binary and its zip, linked as `cfg` says (`linkage`), else
+/// by the default for the profile.
 pub async fn build(cfg: &Config, release: bool, quiet: bool) -> Result<Artifact, BuildError> {
     let linkage = cfg.linkage.unwrap_or(Linkage::default_for(release));
     build_linked(cfg, release, quiet, linkage).await
@@ -505,6 +516,25 @@ mod tests {
         let f = z.by_index(0).unwrap();
         assert_eq!(f.name(), "bootstrap");
         assert_eq!(f.unix_mode().map(|m| m & 0o777), Some(0o755));
+    }
+
+    #[test]
+    fn an_unchanged_binary_keeps_its_zip_and_a_changed_one_gets_a_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("app");
+        let zip = dir.path().join("z/bootstrap.zip");
+        std::fs::write(&bin, b"one").unwrap();
+        let first = write_zip(&bin, &zip).unwrap();
+        // Made of this binary: kept (a marker proves it was not rewritten).
+        let mut data = std::fs::read(&zip).unwrap();
+        data.extend_from_slice(b"marker");
+        std::fs::write(&zip, &data).unwrap();
+        let kept = write_zip(&bin, &zip).unwrap();
+        assert_eq!(kept.0, first.0 + 6);
+        std::fs::write(&bin, b"two").unwrap();
+        let second = write_zip(&bin, &zip).unwrap();
+        assert_ne!(second.1, first.1);
+        assert!(!std::fs::read(&zip).unwrap().ends_with(b"marker"));
     }
 
     fn host(arch: &'static str, linux: bool, zig: bool, targets: &[&str]) -> Host {
