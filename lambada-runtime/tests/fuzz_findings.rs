@@ -27,9 +27,24 @@ async fn report(period: &str) -> String {
     period.to_owned()
 }
 
+#[get("/cafe")]
+async fn cafe() -> (HeaderMap, &'static str) {
+    let mut h = HeaderMap::new();
+    h.insert(
+        "x-place",
+        lambada::HeaderValue::from_bytes("café".as_bytes()).unwrap(),
+    );
+    h.append(
+        "x-multi",
+        lambada::HeaderValue::from_bytes("naïve".as_bytes()).unwrap(),
+    );
+    h.append("x-multi", lambada::HeaderValue::from_static("plain"));
+    (h, "ok")
+}
+
 fn client() -> Client {
     Client::new(
-        routes![hello, raw, head_only, report]
+        routes![hello, raw, head_only, report, cafe]
             .cors(Cors::new().allow_origin("https://*.preview.example.com")),
     )
 }
@@ -61,6 +76,79 @@ async fn no_head_answer_has_a_body() {
                 res.text()
             );
             assert_eq!(res.payload()["body"], "", "{kind:?} HEAD {path}");
+        }
+    }
+}
+
+/// event_structured: an `Origin` header that is not ASCII passed a
+/// `https://*.example.com` wildcard (any text before the suffix did), and
+/// the answer's `Access-Control-Allow-Origin` came out as an empty string
+/// (the encoder wrote every header value that is not ASCII as ""; in
+/// multi-value headers it dropped them, leaving empty lists). Browsers send
+/// origins in ASCII (international names as `xn--`): a wildcard matches DNS
+/// labels only, and header values are written as their UTF-8.
+#[tokio::test]
+async fn origins_and_header_values_that_are_not_ascii() {
+    let c = client();
+    for kind in EventKind::LAMBDA {
+        let res = c
+            .get("/hello/1")
+            .kind(kind)
+            .header("origin", "https://Ϛ.preview.example.com")
+            .send()
+            .await;
+        assert_eq!(res.status(), 200, "{kind:?}");
+        assert_eq!(res.header("access-control-allow-origin"), None, "{kind:?}");
+        for origin in [
+            "https://a.preview.example.com",
+            "https://xn--caf-dma.b-2.preview.example.com",
+        ] {
+            let res = c
+                .get("/hello/1")
+                .kind(kind)
+                .header("origin", origin)
+                .send()
+                .await;
+            assert_eq!(
+                res.header("access-control-allow-origin"),
+                Some(origin),
+                "{kind:?}"
+            );
+        }
+        for origin in [
+            "https://.preview.example.com",
+            "https://a..preview.example.com",
+            "https://a#.preview.example.com",
+            "https://a b.preview.example.com",
+        ] {
+            let res = c
+                .get("/hello/1")
+                .kind(kind)
+                .header("origin", origin)
+                .send()
+                .await;
+            assert_eq!(
+                res.header("access-control-allow-origin"),
+                None,
+                "{kind:?} {origin}"
+            );
+        }
+
+        let res = c.get("/cafe").kind(kind).send().await;
+        let p = res.payload();
+        match kind {
+            EventKind::RestV1 | EventKind::AlbMultiValue => {
+                assert_eq!(p["multiValueHeaders"]["x-place"][0], "café", "{kind:?}");
+                assert_eq!(
+                    p["multiValueHeaders"]["x-multi"],
+                    serde_json::json!(["naïve", "plain"]),
+                    "{kind:?}"
+                );
+            }
+            _ => {
+                assert_eq!(p["headers"]["x-place"], "café", "{kind:?}");
+                assert_eq!(p["headers"]["x-multi"], "naïve, plain", "{kind:?}");
+            }
         }
     }
 }
