@@ -305,7 +305,8 @@ pub fn parse(input: &str) -> Result<RoutePath<'_>, Vec<ParseError>> {
     if !input.starts_with('/') {
         errors.push(ParseError {
             kind: ErrorKind::MissingLeadingSlash,
-            span: 0..input.len().min(1),
+            // The first character, whole (it may take several bytes).
+            span: 0..input.chars().next().map_or(0, char::len_utf8),
         });
         return Err(errors);
     }
@@ -373,9 +374,15 @@ pub fn parse(input: &str) -> Result<RoutePath<'_>, Vec<ParseError>> {
                         out.query_spans.push(start + 1..start + 1 + name.len());
                     }
                 }
+                // An empty item (`/a?`, `?<q>&`): the `?` or `&` before it,
+                // so the span stays inside the input.
+                _ if item.is_empty() => errors.push(ParseError {
+                    kind: ErrorKind::BadQuery,
+                    span: start - 1..start,
+                }),
                 _ => errors.push(ParseError {
                     kind: ErrorKind::BadQuery,
-                    span: start..(start + item.len()).max(start + 1),
+                    span: start..start + item.len(),
                 }),
             }
         }
@@ -598,6 +605,30 @@ mod tests {
             kinds("/a/<x>?<x>"),
             [(ErrorKind::DuplicateName("x".into()), 8..9)]
         );
+    }
+
+    #[test]
+    fn empty_query_items_point_at_their_separator() {
+        // Found by the path_grammar fuzz target: the span of an empty
+        // query item ran one byte past the end of the input.
+        assert_eq!(kinds("/v1/items:b?"), [(ErrorKind::BadQuery, 11..12)]);
+        assert_eq!(kinds("/a?<q>&"), [(ErrorKind::BadQuery, 6..7)]);
+        assert_eq!(kinds("/a?&<q>"), [(ErrorKind::BadQuery, 2..3)]);
+        for input in ["/?", "/a?", "/a?<q>&", "/a?&&", "/a/<b>?<c>&&<d>&"] {
+            for e in parse(input).unwrap_err() {
+                assert!(e.span.end <= input.len(), "{input:?}: {e:?}");
+                assert!(e.span.start < e.span.end, "{input:?}: {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_slash_spans_the_whole_first_character() {
+        // Found by the path_grammar fuzz target: the span was the first
+        // byte, inside a character of several bytes.
+        assert_eq!(kinds("Ԅoi"), [(ErrorKind::MissingLeadingSlash, 0..2)]);
+        assert_eq!(kinds("é/x"), [(ErrorKind::MissingLeadingSlash, 0..2)]);
+        assert_eq!(kinds(""), [(ErrorKind::MissingLeadingSlash, 0..0)]);
     }
 
     #[test]
