@@ -19,7 +19,8 @@
 //! ```
 //!
 //! `<name..>` (or the API Gateway spelling `{name+}`) is a greedy tail and must
-//! be the last segment. A parameter is always a whole segment.
+//! be the last segment. A parameter is always a whole segment, and a path
+//! has at most [`MAX_PARAMS`] of them besides the tail.
 //!
 //! ```
 //! use lambada_path::{parse, Segment};
@@ -165,7 +166,14 @@ pub enum ErrorKind {
     BadChar(char),
     /// A malformed query declaration.
     BadQuery,
+    /// More than [`MAX_PARAMS`] `<name>` segments.
+    TooManyParams,
 }
+
+/// The most `<name>` segments a path may have (a tail `<rest..>` comes on
+/// top): the runtime's router, [matchit](https://docs.rs/matchit), refuses
+/// more by panicking.
+pub const MAX_PARAMS: usize = 25;
 
 /// A parse error and the byte range of the input it refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +215,10 @@ impl fmt::Display for ParseError {
             ErrorKind::BadQuery => {
                 f.write_str("query parameters are declared as `?<name>` joined by `&`")
             }
+            ErrorKind::TooManyParams => write!(
+                f,
+                "a route path has at most {MAX_PARAMS} parameters (and a tail): this is one more"
+            ),
         }
     }
 }
@@ -387,7 +399,20 @@ pub fn parse(input: &str) -> Result<RoutePath<'_>, Vec<ParseError>> {
             }
         }
     }
-    // Tail placement and duplicate names.
+    // Tail placement, the router's limit and duplicate names.
+    if let Some(i) = out
+        .segments
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(s, Segment::Param(_)))
+        .nth(MAX_PARAMS)
+        .map(|(i, _)| i)
+    {
+        errors.push(ParseError {
+            kind: ErrorKind::TooManyParams,
+            span: out.segment_spans[i].clone(),
+        });
+    }
     let mut seen: Vec<&str> = Vec::new();
     let n = out.segments.len();
     for (i, s) in out.segments.iter().enumerate() {
@@ -629,6 +654,23 @@ mod tests {
         assert_eq!(kinds("Ԅoi"), [(ErrorKind::MissingLeadingSlash, 0..2)]);
         assert_eq!(kinds("é/x"), [(ErrorKind::MissingLeadingSlash, 0..2)]);
         assert_eq!(kinds(""), [(ErrorKind::MissingLeadingSlash, 0..0)]);
+    }
+
+    #[test]
+    fn at_most_25_parameters() {
+        // Found by the path_grammar fuzz target: matchit, the runtime's
+        // router, panics on a route with 26 parameters, so such a route
+        // compiled and crashed the function on its first request.
+        let path = |n: usize| (0..n).map(|i| format!("/<p{i}>")).collect::<String>();
+        assert_eq!(parse(&path(MAX_PARAMS)).unwrap().segments.len(), 25);
+        assert!(parse(&format!("{}/<rest..>", path(MAX_PARAMS))).is_ok());
+        assert!(parse(&format!("/a{}/b", path(MAX_PARAMS))).is_ok());
+        let over = path(MAX_PARAMS + 1);
+        assert_eq!(
+            kinds(&over),
+            [(ErrorKind::TooManyParams, over.len() - 5..over.len())]
+        );
+        assert_eq!(kinds(&path(30)).len(), 1, "reported once");
     }
 
     #[test]
