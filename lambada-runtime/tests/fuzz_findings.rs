@@ -42,9 +42,14 @@ async fn cafe() -> (HeaderMap, &'static str) {
     (h, "ok")
 }
 
+#[authorizer(token)]
+async fn bearer(req: AuthorizerRequest) -> Decision {
+    Decision::allow(req.bearer().unwrap_or_default())
+}
+
 fn client() -> Client {
     Client::new(
-        routes![hello, raw, head_only, report, cafe]
+        routes![hello, raw, head_only, report, cafe, bearer]
             .cors(Cors::new().allow_origin("https://*.preview.example.com")),
     )
 }
@@ -151,4 +156,20 @@ async fn origins_and_header_values_that_are_not_ascii() {
             }
         }
     }
+}
+
+/// trigger_records: a `:` in the request path (routes may have one:
+/// `/v1/items:batchGet`) was taken for the method ARN's last field
+/// separator, so the REST authorizer's policy allowed that one method ARN
+/// instead of the whole stage, and API Gateway's cached answer refused the
+/// caller's other routes.
+#[tokio::test]
+async fn the_policy_covers_the_stage_whatever_the_path() {
+    let authorizer = client().trigger("bearer");
+    let event = lambada::test::events::token_authorizer("Bearer t", "POST", "/v1/items:batchGet");
+    let answer = authorizer.send(&event).await.unwrap();
+    assert_eq!(
+        answer["policyDocument"]["Statement"][0]["Resource"][0],
+        "arn:aws:execute-api:us-east-1:123456789012:wt6mne2s9k/prod/*"
+    );
 }
