@@ -19,7 +19,8 @@
 //! ```
 //!
 //! `<name..>` (or the API Gateway spelling `{name+}`) is a greedy tail and must
-//! be the last segment. A parameter is always a whole segment.
+//! be the last segment. A parameter is always a whole segment, and a path
+//! has at most [`MAX_PARAMS`] of them besides the tail.
 //!
 //! ```
 //! use lambada_path::{parse, Segment};
@@ -165,7 +166,14 @@ pub enum ErrorKind {
     BadChar(char),
     /// A malformed query declaration.
     BadQuery,
+    /// More than [`MAX_PARAMS`] `<name>` segments.
+    TooManyParams,
 }
+
+/// The most `<name>` segments a path may have (a tail `<rest..>` comes on
+/// top): the runtime's router, [matchit](https://docs.rs/matchit), refuses
+/// more by panicking.
+pub const MAX_PARAMS: usize = 25;
 
 /// A parse error and the byte range of the input it refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +215,10 @@ impl fmt::Display for ParseError {
             ErrorKind::BadQuery => {
                 f.write_str("query parameters are declared as `?<name>` joined by `&`")
             }
+            ErrorKind::TooManyParams => write!(
+                f,
+                "a route path has at most {MAX_PARAMS} parameters (and a tail): this is one more"
+            ),
         }
     }
 }
@@ -305,7 +317,8 @@ pub fn parse(input: &str) -> Result<RoutePath<'_>, Vec<ParseError>> {
     if !input.starts_with('/') {
         errors.push(ParseError {
             kind: ErrorKind::MissingLeadingSlash,
-            span: 0..input.len().min(1),
+            // The first character, whole (it may take several bytes).
+            span: 0..input.chars().next().map_or(0, char::len_utf8),
         });
         return Err(errors);
     }
@@ -373,14 +386,33 @@ pub fn parse(input: &str) -> Result<RoutePath<'_>, Vec<ParseError>> {
                         out.query_spans.push(start + 1..start + 1 + name.len());
                     }
                 }
+                // An empty item (`/a?`, `?<q>&`): the `?` or `&` before it,
+                // so the span stays inside the input.
+                _ if item.is_empty() => errors.push(ParseError {
+                    kind: ErrorKind::BadQuery,
+                    span: start - 1..start,
+                }),
                 _ => errors.push(ParseError {
                     kind: ErrorKind::BadQuery,
-                    span: start..(start + item.len()).max(start + 1),
+                    span: start..start + item.len(),
                 }),
             }
         }
     }
-    // Tail placement and duplicate names.
+    // Tail placement, the router's limit and duplicate names.
+    if let Some(i) = out
+        .segments
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(s, Segment::Param(_)))
+        .nth(MAX_PARAMS)
+        .map(|(i, _)| i)
+    {
+        errors.push(ParseError {
+            kind: ErrorKind::TooManyParams,
+            span: out.segment_spans[i].clone(),
+        });
+    }
     let mut seen: Vec<&str> = Vec::new();
     let n = out.segments.len();
     for (i, s) in out.segments.iter().enumerate() {
@@ -598,6 +630,47 @@ mod tests {
             kinds("/a/<x>?<x>"),
             [(ErrorKind::DuplicateName("x".into()), 8..9)]
         );
+    }
+
+    #[test]
+    fn empty_query_items_point_at_their_separator() {
+        // Found by the path_grammar fuzz target: the span of an empty
+        // query item ran one byte past the end of the input.
+        assert_eq!(kinds("/v1/items:b?"), [(ErrorKind::BadQuery, 11..12)]);
+        assert_eq!(kinds("/a?<q>&"), [(ErrorKind::BadQuery, 6..7)]);
+        assert_eq!(kinds("/a?&<q>"), [(ErrorKind::BadQuery, 2..3)]);
+        for input in ["/?", "/a?", "/a?<q>&", "/a?&&", "/a/<b>?<c>&&<d>&"] {
+            for e in parse(input).unwrap_err() {
+                assert!(e.span.end <= input.len(), "{input:?}: {e:?}");
+                assert!(e.span.start < e.span.end, "{input:?}: {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_slash_spans_the_whole_first_character() {
+        // Found by the path_grammar fuzz target: the span was the first
+        // byte, inside a character of several bytes.
+        assert_eq!(kinds("Ԅoi"), [(ErrorKind::MissingLeadingSlash, 0..2)]);
+        assert_eq!(kinds("é/x"), [(ErrorKind::MissingLeadingSlash, 0..2)]);
+        assert_eq!(kinds(""), [(ErrorKind::MissingLeadingSlash, 0..0)]);
+    }
+
+    #[test]
+    fn at_most_25_parameters() {
+        // Found by the path_grammar fuzz target: matchit, the runtime's
+        // router, panics on a route with 26 parameters, so such a route
+        // compiled and crashed the function on its first request.
+        let path = |n: usize| (0..n).map(|i| format!("/<p{i}>")).collect::<String>();
+        assert_eq!(parse(&path(MAX_PARAMS)).unwrap().segments.len(), 25);
+        assert!(parse(&format!("{}/<rest..>", path(MAX_PARAMS))).is_ok());
+        assert!(parse(&format!("/a{}/b", path(MAX_PARAMS))).is_ok());
+        let over = path(MAX_PARAMS + 1);
+        assert_eq!(
+            kinds(&over),
+            [(ErrorKind::TooManyParams, over.len() - 5..over.len())]
+        );
+        assert_eq!(kinds(&path(30)).len(), 1, "reported once");
     }
 
     #[test]

@@ -254,13 +254,18 @@ fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, TriggerError> {
 
 /// `arn:…:API/STAGE/METHOD/PATH` → `arn:…:API/STAGE/*`: the answer covers
 /// every route of the stage, so a cached answer is right for all of them.
+///
+/// The resource is what follows the ARN's fifth `:` (`arn`, partition,
+/// service, region, account): a path may hold `:` too (`/items:batchGet`).
 pub fn stage_wildcard(method_arn: &str) -> String {
-    let Some((prefix, resource)) = method_arn.rsplit_once(':') else {
+    let mut fields = method_arn.splitn(6, ':');
+    let prefix_len: usize = fields.by_ref().take(5).map(|f| f.len() + 1).sum();
+    let Some(resource) = fields.next() else {
         return method_arn.to_owned();
     };
     let mut parts = resource.splitn(3, '/');
     match (parts.next(), parts.next()) {
-        (Some(api), Some(stage)) => format!("{prefix}:{api}/{stage}/*"),
+        (Some(api), Some(stage)) => format!("{}{api}/{stage}/*", &method_arn[..prefix_len]),
         _ => method_arn.to_owned(),
     }
 }
@@ -363,6 +368,25 @@ mod tests {
             "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*"
         );
         assert_eq!(stage_wildcard("garbage"), "garbage");
+    }
+
+    #[test]
+    fn a_colon_in_the_path_is_no_field_of_the_arn() {
+        // Found by the trigger_records fuzz target: a `:` in the request
+        // path (which routes may have: `/items:batchGet`) was taken for the
+        // ARN's last field separator, and the policy covered that one
+        // method ARN instead of the stage.
+        assert_eq!(
+            stage_wildcard(
+                "arn:aws:execute-api:us-east-1:123456789012:wt6mne2s9k/prod/POST/v1/items:batchGet"
+            ),
+            "arn:aws:execute-api:us-east-1:123456789012:wt6mne2s9k/prod/*"
+        );
+        assert_eq!(
+            stage_wildcard("arn:aws:execute-api:us-east-1:123456789012:abc/$default/GET/a:b/c:d"),
+            "arn:aws:execute-api:us-east-1:123456789012:abc/$default/*"
+        );
+        assert_eq!(stage_wildcard("arn:aws:x:y"), "arn:aws:x:y");
     }
 
     #[test]

@@ -426,6 +426,18 @@ fn header_name(h: &str) -> Result<HeaderName, String> {
         .map_err(|_| format!("CORS: `{h}` is not a header name"))
 }
 
+/// What a browser can send before a wildcard's `.example.com`: one or more
+/// DNS labels (letters, digits, `-`; international names in their `xn--`
+/// form), as the serialized origin of RFC 6454 spells a host.
+fn is_subdomain(sub: &str) -> bool {
+    sub.split('.').all(|label| {
+        !label.is_empty()
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    })
+}
+
 /// Checked CORS settings, ready to answer requests ([`Cors::compile`]).
 #[derive(Debug, Clone)]
 pub struct CorsPolicy {
@@ -465,7 +477,7 @@ impl CorsPolicy {
                     .strip_prefix(scheme.as_str())
                     .and_then(|r| r.strip_prefix("://"))
                     .and_then(|host| host.strip_suffix(suffix.as_str()))
-                    .is_some_and(|sub| !sub.is_empty() && !sub.contains('/'))
+                    .is_some_and(is_subdomain)
             }
         })
     }

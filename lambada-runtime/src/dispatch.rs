@@ -353,8 +353,19 @@ impl App {
 
     /// Answers a routed request: CORS preflights here, everything else by
     /// routing, with the CORS headers of the route's policy added to
-    /// whatever came out (problems and panics included).
+    /// whatever came out (problems and panics included). An answer to HEAD
+    /// has no body, whoever made it (a `#[head]` handler, a 404 or 405
+    /// problem, an authorizer's refusal): RFC 9110 §9.3.2.
     pub(crate) async fn respond(&self, found: Found<'_>, parts: Parts<'_>) -> Response {
+        let head = parts.method == http::Method::HEAD;
+        let mut res = self.respond_with_body(found, parts).await;
+        if head {
+            *res.body_mut() = bytes::Bytes::new();
+        }
+        res
+    }
+
+    async fn respond_with_body(&self, found: Found<'_>, parts: Parts<'_>) -> Response {
         let Some(cors) = &self.0.cors else {
             return self.route(found, parts).await;
         };
@@ -438,7 +449,7 @@ impl App {
                 )
                 .into_response()
             }
-            Found::Route(route, params, head) => {
+            Found::Route(route, params, _head) => {
                 let req = Request {
                     method: parts.method,
                     path: parts.path,
@@ -453,11 +464,8 @@ impl App {
                 if let Some(refused) = crate::auth::enforce(&self.0.routes, route, &req.context) {
                     return refused;
                 }
-                let mut res = call(route, &req).await;
-                if head {
-                    *res.body_mut() = bytes::Bytes::new();
-                }
-                res
+                // A HEAD served by the GET route: `respond` drops the body.
+                call(route, &req).await
             }
         }
     }

@@ -439,12 +439,7 @@ impl Serialize for SingleHeaders<'_> {
                 }
                 // One header per name in single-value mode, and cookies
                 // cannot be comma-joined: keep the last, as ALB would.
-                let all: Vec<_> = self
-                    .headers
-                    .get_all(key)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .collect();
+                let all: Vec<_> = self.headers.get_all(key).iter().map(value_text).collect();
                 if all.len() > 1 {
                     tracing::warn!(
                         cookies = all.len(),
@@ -452,23 +447,19 @@ impl Serialize for SingleHeaders<'_> {
                     );
                 }
                 if let Some(last) = all.last() {
-                    m.serialize_entry(key.as_str(), last)?;
+                    m.serialize_entry(key.as_str(), &**last)?;
                 }
                 continue;
             }
-            let mut values = self
-                .headers
-                .get_all(key)
-                .iter()
-                .filter_map(|v| v.to_str().ok());
-            let first = values.next().unwrap_or("");
+            let mut values = self.headers.get_all(key).iter().map(value_text);
+            let first = values.next().unwrap_or_default();
             match values.next() {
-                None => m.serialize_entry(key.as_str(), first)?,
+                None => m.serialize_entry(key.as_str(), &*first)?,
                 Some(second) => {
                     let mut joined = format!("{first}, {second}");
                     for v in values {
                         joined.push_str(", ");
-                        joined.push_str(v);
+                        joined.push_str(&v);
                     }
                     m.serialize_entry(key.as_str(), &joined)?
                 }
@@ -478,6 +469,13 @@ impl Serialize for SingleHeaders<'_> {
     }
 }
 
+/// A header value as JSON text: its bytes as UTF-8 (RFC 9110 allows any
+/// byte from 0x80 up in a field value, `obs-text`), not an empty string
+/// because it is not ASCII.
+fn value_text(v: &http::HeaderValue) -> Cow<'_, str> {
+    String::from_utf8_lossy(v.as_bytes())
+}
+
 struct MultiHeaders<'a>(&'a HeaderMap);
 
 struct Values<'a>(http::header::GetAll<'a, http::HeaderValue>);
@@ -485,8 +483,8 @@ struct Values<'a>(http::header::GetAll<'a, http::HeaderValue>);
 impl Serialize for Values<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(None)?;
-        for v in self.0.iter().filter_map(|v| v.to_str().ok()) {
-            seq.serialize_element(v)?;
+        for v in self.0.iter() {
+            seq.serialize_element(&*value_text(v))?;
         }
         seq.end()
     }

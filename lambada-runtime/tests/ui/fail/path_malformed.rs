@@ -24,6 +24,10 @@ async fn no_slash() {}
 #[get("/trailing/")]
 async fn trailing() {}
 
+// 26 parameters: one more than the router takes.
+#[get("/<a>/<b>/<c>/<d>/<e>/<f>/<g>/<h>/<i>/<j>/<k>/<l>/<m>/<n>/<o>/<p>/<q>/<r>/<s>/<t>/<u>/<v>/<w>/<x>/<y>/<z>")]
+async fn too_many() {}
+
 fn main() {
-    let _ = routes![empty_segment, unclosed, empty_name, tail_not_last, bad_char, partial, no_slash, trailing];
+    let _ = routes![empty_segment, unclosed, empty_name, tail_not_last, bad_char, partial, no_slash, trailing, too_many];
 }
