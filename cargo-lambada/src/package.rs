@@ -1303,6 +1303,7 @@ mod tests {
             routes,
             triggers: Vec::new(),
             cors: None,
+            openapi: None,
         }
     }
 

@@ -523,23 +523,26 @@ fn integral_floats_as_integers(v: &mut serde_json::Value) -> bool {
             if f.fract() != 0.0 || !f.is_finite() {
                 return false;
             }
-            // Exactly representable range of both: |f| < 2^63.
-            if f >= 0.0 && f < 9.223_372_036_854_776e18 {
+            // Within the integers' range: [-2^63, 2^64).
+            if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
                 *v = Value::from(f as u64);
                 true
-            } else if f < 0.0 && f >= -9.223_372_036_854_776e18 {
+            } else if (-9.223_372_036_854_776e18..0.0).contains(&f) {
                 *v = Value::from(f as i64);
                 true
             } else {
                 false
             }
         }
+        // Every element is rewritten (no short circuit).
         Value::Array(a) => a
             .iter_mut()
-            .fold(false, |c, x| integral_floats_as_integers(x) || c),
+            .map(integral_floats_as_integers)
+            .fold(false, |c, x| c | x),
         Value::Object(o) => o
             .values_mut()
-            .fold(false, |c, x| integral_floats_as_integers(x) || c),
+            .map(integral_floats_as_integers)
+            .fold(false, |c, x| c | x),
         _ => false,
     }
 }
