@@ -100,13 +100,15 @@ enum CorsArg {
     Own(syn::Path),
 }
 
-/// `auth = "…"`, `scopes = […]`, `cors = …` and `tag = "…"`.
+/// `auth = "…"`, `scopes = […]`, `cors = …`, `tag = "…"` and `stream`.
 struct RouteOptions {
     auth: AuthArg,
     scopes: Vec<String>,
     cors: CorsArg,
     /// The OpenAPI tag (default: the handler's module).
     tag: Option<String>,
+    /// `stream`: the route streams whatever its return type says.
+    stream: bool,
 }
 
 /// Parses `, key = value` pairs until the end of the input.
@@ -120,12 +122,24 @@ fn parse_extra(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<(syn::Iden
         let key: syn::Ident = input.parse().map_err(|e| {
             syn::Error::new(
                 e.span(),
-                "expected `auth = \"name\"`, `scopes = [\"scope\"]`, `cors = …` or `tag = \"…\"` after the path",
+                "expected `auth = \"name\"`, `scopes = [\"scope\"]`, `cors = …`, `tag = \"…\"` or `stream` after the path",
             )
         })?;
-        input
-            .parse::<syn::Token![=]>()
-            .map_err(|_| syn::Error::new(key.span(), format!("expected `{key} = …`")))?;
+        if key == "stream" && (input.is_empty() || input.peek(syn::Token![,])) {
+            out.push((key, syn::parse_quote!(true)));
+            continue;
+        }
+        input.parse::<syn::Token![=]>().map_err(|_| {
+            let known = ["auth", "scopes", "cors", "tag"].iter().any(|k| key == k);
+            let message = if known {
+                format!("expected `{key} = …`")
+            } else {
+                format!(
+                    "unknown argument `{key}`: expected `auth`, `scopes`, `cors`, `tag` or `stream`"
+                )
+            };
+            syn::Error::new(key.span(), message)
+        })?;
         let value: syn::Expr = input.parse()?;
         out.push((key, value));
     }
@@ -138,6 +152,7 @@ fn options(extra: &[(syn::Ident, syn::Expr)], errors: &mut Errors) -> RouteOptio
     let mut scopes: Option<Vec<String>> = None;
     let mut cors: Option<CorsArg> = None;
     let mut tag: Option<String> = None;
+    let mut stream: Option<bool> = None;
     let lit_str = |e: &syn::Expr| match e {
         syn::Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Str(s),
@@ -256,9 +271,27 @@ fn options(extra: &[(syn::Ident, syn::Expr)], errors: &mut Errors) -> RouteOptio
                     ),
                 }
             }
+            "stream" => {
+                if stream.is_some() {
+                    errors.spanned(key.span(), "duplicate `stream`");
+                    continue;
+                }
+                match value {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Bool(b),
+                        ..
+                    }) => stream = Some(b.value),
+                    other => errors.spanned(
+                        other.span(),
+                        "expected `stream` (or `stream = false`): whether the route streams its response",
+                    ),
+                }
+            }
             other => errors.spanned(
                 key.span(),
-                format!("unknown argument `{other}`: expected `auth`, `scopes`, `cors` or `tag`"),
+                format!(
+                    "unknown argument `{other}`: expected `auth`, `scopes`, `cors`, `tag` or `stream`"
+                ),
             ),
         }
     }
@@ -293,6 +326,7 @@ fn options(extra: &[(syn::Ident, syn::Expr)], errors: &mut Errors) -> RouteOptio
         scopes,
         cors: cors.unwrap_or(CorsArg::Table),
         tag,
+        stream: stream.unwrap_or(false),
     }
 }
 
@@ -703,6 +737,19 @@ fn content_type_of_body(ty: &syn::Type) -> Option<&'static str> {
     }
 }
 
+/// Whether `ty` has an `impl Trait` anywhere in it.
+fn mentions_impl_trait(ty: &syn::Type) -> bool {
+    struct Finder(bool);
+    impl<'a> syn::visit::Visit<'a> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'a syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut f = Finder(false);
+    syn::visit::Visit::visit_type(&mut f, ty);
+    f.0
+}
+
 fn content_type_of_return(ty: &syn::Type) -> Option<&'static str> {
     if let syn::Type::Tuple(t) = ty {
         return content_type_of_return(t.elems.last()?);
@@ -841,6 +888,20 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
         syn::ReturnType::Type(_, ty) => Some(ty),
         syn::ReturnType::Default => None,
     });
+    // Whether it streams: said by `stream`, else by the return type's
+    // `IntoResponse::STREAMS` (an `impl Trait` cannot be named: no).
+    let streams = match &func.sig.output {
+        _ if m.options.stream => quote!(true),
+        syn::ReturnType::Type(_, ty) if !mentions_impl_trait(ty) => {
+            let ty = crate::openapi::without_lifetimes(ty);
+            quote! {{
+                #[allow(unused_imports)]
+                use ::lambada::__private::{ViaNoStream as _, ViaStreams as _};
+                (&&::lambada::__private::StreamProbe::<#ty>::new()).streams()
+            }}
+        }
+        _ => quote!(false),
+    };
     let doc = crate::openapi::doc_comment(&func.attrs);
     let tag = match &m.options.tag {
         Some(t) => quote!(::core::option::Option::Some(#t)),
@@ -860,6 +921,11 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
                     let __lambada_ret = #name(#(#call_args),*)#await_;
                     #respond
                 })
+            }
+
+            #[allow(clippy::needless_borrow)]
+            fn __lambada_streams() -> bool {
+                #streams
             }
 
             #[allow(unused_imports, clippy::needless_borrow)]
@@ -899,6 +965,7 @@ fn expand_route(func: &syn::ItemFn, m: &RouteModel) -> TokenStream {
                     scopes: &[#(#scopes),*],
                     cors: #cors,
                     describe: __lambada_describe,
+                    streams: __lambada_streams,
                     call: __lambada_call,
                 });
             }

@@ -56,6 +56,25 @@ pub(crate) struct Inner {
     trigger: Option<&'static Trigger>,
     /// The CORS policies, checked; `None` when no route has any.
     cors: Option<CorsTable>,
+    /// Whether any route streams: then a function URL is deployed in
+    /// `RESPONSE_STREAM` mode, and every answer to its events streams.
+    streams: bool,
+}
+
+/// What an invocation answers.
+pub(crate) enum Answer {
+    /// The whole payload: a buffered response in the event's shape, or a
+    /// trigger's result.
+    Payload(Vec<u8>),
+    /// A streamed HTTP response (see [`crate::stream`]).
+    Stream(Streamed),
+}
+
+/// A streamed answer: the prelude (status, headers and cookies as JSON,
+/// then eight NUL bytes), then the body's chunks.
+pub(crate) struct Streamed {
+    pub prelude: Vec<u8>,
+    pub body: crate::stream::BodyStream,
 }
 
 /// Which CORS policy answers for which route.
@@ -180,6 +199,7 @@ impl App {
     pub fn new(routes: Routes) -> App {
         App(Arc::new(Inner {
             cors: CorsTable::new(&routes),
+            streams: routes.table.iter().any(|r| (r.streams)()),
             routes,
             matcher: OnceLock::new(),
             trigger: None,
@@ -205,6 +225,7 @@ impl App {
         }
         Ok(App(Arc::new(Inner {
             cors: CorsTable::new(&routes),
+            streams: routes.table.iter().any(|r| (r.streams)()),
             routes,
             matcher: OnceLock::new(),
             trigger,
@@ -290,19 +311,36 @@ impl App {
 
     /// Handles one invocation: for a trigger function, runs the trigger
     /// handler; otherwise decodes an HTTP event, dispatches it, and encodes
-    /// the response in the event's own shape. `Err` is a Lambda function
-    /// error: a payload that is not an HTTP event at all, or a failed
-    /// trigger; every HTTP-level problem is a response.
+    /// the response in the event's own shape (a streamed body collected
+    /// whole: see [`crate::stream`] for where bodies stream). `Err` is a
+    /// Lambda function error: a payload that is not an HTTP event at all,
+    /// or a failed trigger; every HTTP-level problem is a response.
     pub async fn handle_event(
         &self,
         event: &[u8],
         invocation: &Invocation<'_>,
     ) -> Result<Vec<u8>, EventError> {
+        match self.answer(event, invocation, false).await? {
+            Answer::Payload(p) => Ok(p),
+            Answer::Stream(_) => unreachable!("streaming is off"),
+        }
+    }
+
+    /// [`handle_event`](App::handle_event), streaming where the front door
+    /// does (`streaming`: the caller can send a streamed answer).
+    pub(crate) async fn answer(
+        &self,
+        event: &[u8],
+        invocation: &Invocation<'_>,
+        streaming: bool,
+    ) -> Result<Answer, EventError> {
         if let Some(t) = self.0.trigger {
             return trigger::handle(t, &self.0.routes.states, event, invocation)
                 .await
+                .map(Answer::Payload)
                 .map_err(EventError::Handler);
         }
+
         let d = event::decode(event)?;
         let kind = d.kind;
         let mut context = d.context;
@@ -347,8 +385,39 @@ impl App {
             body: d.body,
             context,
         };
-        let res = self.respond(found, parts).await;
-        Ok(event::encode(kind, &res))
+        // Function URLs stream every answer when the app streams at all
+        // (the URL's invoke mode is the function's); REST APIs the routes
+        // whose integrations deploy made streaming.
+        let stream = streaming
+            && match kind {
+                EventKind::FunctionUrl => self.0.streams,
+                EventKind::RestV1 => {
+                    matches!(&found, Found::Route(r, _, _) if (r.streams)())
+                }
+                _ => false,
+            };
+        let mut res = self.respond(found, parts).await;
+        let body = crate::stream::Slot::take(&mut res);
+        if stream {
+            let body = match body {
+                Some(b) => b,
+                None => crate::stream::once(std::mem::take(res.body_mut())),
+            };
+            return Ok(Answer::Stream(Streamed {
+                prelude: event::prelude(kind, &res),
+                body,
+            }));
+        }
+        if let Some(body) = body {
+            match crate::stream::collect(body).await {
+                Ok(all) => *res.body_mut() = all,
+                Err(e) => {
+                    tracing::error!(error = %e, "streamed body failed");
+                    res = Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
+                }
+            }
+        }
+        Ok(Answer::Payload(event::encode(kind, &res)))
     }
 
     /// Answers a routed request: CORS preflights here, everything else by
@@ -361,6 +430,7 @@ impl App {
         let mut res = self.respond_with_body(found, parts).await;
         if head {
             *res.body_mut() = bytes::Bytes::new();
+            crate::stream::Slot::take(&mut res);
         }
         res
     }

@@ -575,3 +575,35 @@ pub(crate) fn encode(kind: EventKind, res: &Response) -> Vec<u8> {
     debug_assert!(result.is_ok(), "serializing to a Vec cannot fail");
     out
 }
+
+/// The prelude of a streamed answer to an event of `kind`: the status and
+/// headers as JSON (a function URL's with `cookies`, a REST API's with
+/// `multiValueHeaders`), then the eight NUL bytes that end it, as
+/// `application/vnd.awslambda.http-integration-response` has it.
+pub(crate) fn prelude(kind: EventKind, res: &Response) -> Vec<u8> {
+    let headers = res.headers();
+    let mut out = Vec::with_capacity(64 + 48 * headers.len());
+    let mut ser = serde_json::Serializer::new(&mut out);
+    let result = (|| -> Result<(), serde_json::Error> {
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("statusCode", &res.status().as_u16())?;
+        if kind == EventKind::RestV1 {
+            m.serialize_entry("multiValueHeaders", &MultiHeaders(headers))?;
+        } else {
+            m.serialize_entry(
+                "headers",
+                &SingleHeaders {
+                    headers,
+                    skip_cookies: true,
+                },
+            )?;
+            if headers.contains_key(SET_COOKIE) {
+                m.serialize_entry("cookies", &Cookies(headers))?;
+            }
+        }
+        SerializeMap::end(m)
+    })();
+    debug_assert!(result.is_ok(), "serializing to a Vec cannot fail");
+    out.extend_from_slice(&[0; 8]);
+    out
+}

@@ -113,6 +113,7 @@ mod runtime;
 #[cfg(feature = "http-server")]
 mod server;
 mod state;
+pub mod stream;
 #[cfg(feature = "test-client")]
 pub mod test;
 pub mod trigger;
@@ -320,6 +321,7 @@ pub mod __private {
         count_http, count_triggers, http_table, stub_route, trigger_table,
     };
     pub use crate::state::StateKey;
+    pub use crate::stream::{StreamProbe, ViaNoStream, ViaStreams};
     pub use crate::trigger::{
         DynamoDbStreamInput, FromInvocation, InvokeInput, KinesisInput, OneFuture, ScheduleInput,
         SnsInput, SqsInput, Trigger, TriggerCall, TriggerFuture, TriggerKind, TriggerOutput,

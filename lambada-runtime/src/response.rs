@@ -35,6 +35,11 @@ pub type Body = Bytes;
     note = "return `String`, `&'static str`, `Json<T>`, `(StatusCode, T)`, `Redirect`, `()`, `Response` or `Result<T, E>` of those, or implement `lambada::IntoResponse`"
 )]
 pub trait IntoResponse {
+    /// Whether answers of this type stream their body (see
+    /// [`crate::stream`]): a route returning it is deployed as a streaming
+    /// route.
+    const STREAMS: bool = false;
+
     /// Builds the response.
     fn into_response(self) -> Response;
 }
@@ -113,6 +118,8 @@ impl IntoResponse for HeaderMap {
 }
 
 impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
+    const STREAMS: bool = T::STREAMS;
+
     fn into_response(self) -> Response {
         let mut res = self.1.into_response();
         *res.status_mut() = self.0;
@@ -121,6 +128,8 @@ impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
 }
 
 impl<T: IntoResponse> IntoResponse for (HeaderMap, T) {
+    const STREAMS: bool = T::STREAMS;
+
     fn into_response(self) -> Response {
         let mut res = self.1.into_response();
         res.headers_mut().extend(self.0);
@@ -129,6 +138,8 @@ impl<T: IntoResponse> IntoResponse for (HeaderMap, T) {
 }
 
 impl<T: IntoResponse> IntoResponse for (StatusCode, HeaderMap, T) {
+    const STREAMS: bool = T::STREAMS;
+
     fn into_response(self) -> Response {
         let mut res = self.2.into_response();
         *res.status_mut() = self.0;
@@ -138,6 +149,8 @@ impl<T: IntoResponse> IntoResponse for (StatusCode, HeaderMap, T) {
 }
 
 impl<T: IntoResponse, const N: usize> IntoResponse for ([(HeaderName, &'static str); N], T) {
+    const STREAMS: bool = T::STREAMS;
+
     fn into_response(self) -> Response {
         let mut res = self.1.into_response();
         for (name, value) in self.0 {
@@ -149,6 +162,8 @@ impl<T: IntoResponse, const N: usize> IntoResponse for ([(HeaderName, &'static s
 }
 
 impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
+    const STREAMS: bool = T::STREAMS || E::STREAMS;
+
     fn into_response(self) -> Response {
         match self {
             Ok(v) => v.into_response(),

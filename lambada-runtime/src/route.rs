@@ -124,6 +124,10 @@ pub struct Route {
     /// Describes it for the OpenAPI document (see [`crate::openapi`]).
     #[doc(hidden)]
     pub describe: fn(&mut crate::openapi::Doc) -> crate::openapi::Operation,
+    /// Whether it streams its response (see [`crate::stream`]): its return
+    /// type's [`IntoResponse::STREAMS`](crate::IntoResponse::STREAMS), or
+    /// `stream` in the attribute.
+    pub streams: fn() -> bool,
     /// The generated dispatch function.
     #[doc(hidden)]
     pub call: HandlerFn,
@@ -600,6 +604,7 @@ pub const fn stub_route(handler: &'static str) -> Route {
         scopes: &[],
         cors: CorsSetting::Table,
         describe: |_| crate::describe::Operation::default(),
+        streams: || false,
         call: never,
     }
 }

@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 use tracing::Instrument;
 
 use crate::Error;
-use crate::dispatch::App;
+use crate::dispatch::{Answer, App, Streamed};
 use crate::invocation::Invocation;
 
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
@@ -287,6 +287,8 @@ enum Call<'a> {
     Next,
     /// `POST …/invocation/{request id}/response`.
     Response(&'a str),
+    /// The same, streamed: its body follows in chunks.
+    StreamedResponse(&'a str),
     /// `POST …/invocation/{request id}/error`, with the error type.
     Error(&'a str, &'a str),
     /// `POST …/init/error`, with the error type.
@@ -325,10 +327,10 @@ impl Client {
         };
         match call {
             Call::Next => write!(out, "GET {NEXT} HTTP/1.1\r\n")?,
-            Call::Response(id) | Call::Error(id, _) if !id_ok(id) => {
+            Call::Response(id) | Call::StreamedResponse(id) | Call::Error(id, _) if !id_ok(id) => {
                 return Err(format!("invalid request id `{id}`").into());
             }
-            Call::Response(id) => {
+            Call::Response(id) | Call::StreamedResponse(id) => {
                 write!(
                     out,
                     "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\n"
@@ -348,12 +350,19 @@ impl Client {
         {
             write!(out, "Lambda-Runtime-Function-Error-Type: {t}\r\n")?;
         }
-        if !matches!(call, Call::Next) {
-            write!(
+        match call {
+            Call::Next => {}
+            Call::StreamedResponse(_) => out.extend_from_slice(
+                b"Lambda-Runtime-Function-Response-Mode: streaming\r\n\
+                  Content-Type: application/vnd.awslambda.http-integration-response\r\n\
+                  Transfer-Encoding: chunked\r\n\
+                  Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n",
+            ),
+            _ => write!(
                 out,
                 "Content-Type: application/json\r\nContent-Length: {}\r\n",
                 body.len()
-            )?;
+            )?,
         }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(body);
@@ -413,6 +422,123 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Posts a streamed answer: `Lambda-Runtime-Function-Response-Mode:
+    /// streaming`, chunked, the prelude first, each body chunk as it comes;
+    /// an error of the body after that is reported in the
+    /// `Lambda-Runtime-Function-Error-Type` / `-Body` trailers (the status
+    /// went out with the prelude). Then reads the answer into `buf`.
+    async fn send_stream(
+        &mut self,
+        request_id: &str,
+        streamed: Streamed,
+        buf: &mut Vec<u8>,
+    ) -> Result<Reply, Error> {
+        let Streamed { prelude, body } = streamed;
+        // The head, then the prelude as the first chunk.
+        self.request(Call::StreamedResponse(request_id), &[])?;
+        let mut out = std::mem::take(&mut self.out);
+        chunk(&mut out, &prelude);
+        let result = self.stream_body(&mut out, body, request_id, buf).await;
+        self.out = out;
+        result
+    }
+
+    async fn stream_body(
+        &mut self,
+        out: &mut Vec<u8>,
+        mut body: crate::stream::BodyStream,
+        request_id: &str,
+        buf: &mut Vec<u8>,
+    ) -> Result<Reply, Error> {
+        // The head and the prelude: on a kept-alive connection the server
+        // closed meanwhile, sent again on a new one (nothing of the body
+        // is consumed yet).
+        let mut reused = self.stream.is_some();
+        let stream = loop {
+            let stream = match &mut self.stream {
+                Some(s) => s,
+                None => {
+                    let s = TcpStream::connect(&self.addr).await.map_err(|e| {
+                        format!("cannot connect to the Runtime API at {}: {e}", self.addr)
+                    })?;
+                    s.set_nodelay(true)?;
+                    self.stream.insert(s)
+                }
+            };
+            match stream.write_all(out).await {
+                Ok(()) => break self.stream.as_mut().expect("connected"),
+                Err(e) if reused => {
+                    tracing::debug!(error = %e, "reconnecting to the Runtime API");
+                    self.stream = None;
+                    reused = false;
+                }
+                Err(e) => {
+                    self.stream = None;
+                    return Err(e.into());
+                }
+            }
+        };
+        let mut failure = None;
+        while let Some(next) = crate::stream::next(&mut body).await {
+            match next {
+                Ok(data) if data.is_empty() => {}
+                Ok(data) => {
+                    out.clear();
+                    chunk(out, &data);
+                    if let Err(e) = stream.write_all(out).await {
+                        self.stream = None;
+                        return Err(e.into());
+                    }
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(body);
+        out.clear();
+        out.extend_from_slice(b"0\r\n");
+        if let Some(e) = failure {
+            tracing::error!(request_id, error = %e, "streamed body failed");
+            let error_type = "Runtime.StreamError";
+            let body = base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                error_body(error_type, &e.to_string()),
+            );
+            write!(
+                out,
+                "Lambda-Runtime-Function-Error-Type: {error_type}\r\nLambda-Runtime-Function-Error-Body: {body}\r\n"
+            )?;
+        }
+        out.extend_from_slice(b"\r\n");
+        let outcome = match stream.write_all(out).await {
+            Ok(()) => read_reply(stream, buf).await,
+            Err(e) => Err(e.into()),
+        };
+        match outcome {
+            Ok(reply) => {
+                if reply.close {
+                    self.stream = None;
+                }
+                Ok(reply)
+            }
+            Err(e) => {
+                self.stream = None;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Appends `data` as one chunk of a chunked body.
+fn chunk(out: &mut Vec<u8>, data: &[u8]) {
+    let _ = write!(out, "{:x}\r\n", data.len());
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
 /// `buf[range]` as text (empty when not UTF-8).
 fn text(buf: &[u8], range: Option<Range<usize>>) -> Option<&str> {
     range.map(|r| std::str::from_utf8(&buf[r]).unwrap_or_default())
@@ -466,14 +592,17 @@ pub(crate) async fn serve(app: App, api: &str) -> Result<(), Error> {
         };
         let span = tracing::info_span!("invocation", request_id);
         let outcome = app
-            .handle_event(&event[reply.body.clone()], &invocation)
+            .answer(&event[reply.body.clone()], &invocation, true)
             .instrument(span)
             .await;
-        let answer = match &outcome {
-            Ok(body) => {
+        let answer = match outcome {
+            Ok(Answer::Payload(body)) => {
                 client
-                    .send(Call::Response(request_id), body, &mut ack)
+                    .send(Call::Response(request_id), &body, &mut ack)
                     .await?
+            }
+            Ok(Answer::Stream(streamed)) => {
+                client.send_stream(request_id, streamed, &mut ack).await?
             }
             Err(e) => {
                 tracing::error!(request_id, error_type = e.error_type(), error = %e, "invocation failed");

@@ -10,10 +10,12 @@
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -24,6 +26,7 @@ use crate::Error;
 use crate::dispatch::{App, Parts};
 use crate::request::{Context, EventKind};
 use crate::response::{IntoResponse, Problem};
+use crate::stream::{BodyStream, BoxError};
 
 /// Largest request body accepted in server mode: Lambda's own payload limit.
 const MAX_BODY: usize = 6 * 1024 * 1024;
@@ -70,12 +73,71 @@ fn access_log_enabled() -> bool {
         .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "on" | "yes"))
 }
 
+/// A response body in server mode: whole, or streamed with chunked
+/// transfer encoding (see [`crate::stream`]).
+pub(crate) enum ServerBody {
+    Full(Full<Bytes>),
+    Stream(BodyStream),
+}
+
+impl hyper::body::Body for ServerBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            ServerBody::Full(f) => Pin::new(f).poll_frame(cx).map_err(|never| match never {}),
+            ServerBody::Stream(s) => loop {
+                // An empty chunk would end a chunked body early: skipped.
+                match crate::stream::poll_next(s, cx) {
+                    Poll::Ready(Some(Ok(b))) if b.is_empty() => continue,
+                    // An error after the head cannot change the status: the
+                    // connection is cut, and the client sees a body that
+                    // did not end.
+                    Poll::Ready(Some(Err(e))) => {
+                        tracing::error!(error = %e, "streamed body failed");
+                        break Poll::Ready(Some(Err(e)));
+                    }
+                    p => break p.map(|o| o.map(|r| r.map(Frame::data))),
+                }
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ServerBody::Full(f) => f.is_end_stream(),
+            ServerBody::Stream(_) => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ServerBody::Full(f) => f.size_hint(),
+            ServerBody::Stream(_) => SizeHint::default(),
+        }
+    }
+}
+
+impl ServerBody {
+    /// The body of `res`: its stream, if it has one.
+    pub(crate) fn of(mut res: http::Response<Bytes>) -> http::Response<ServerBody> {
+        match crate::stream::Slot::take(&mut res) {
+            Some(stream) => res.map(|_| ServerBody::Stream(stream)),
+            None => res.map(|b| ServerBody::Full(Full::new(b))),
+        }
+    }
+}
+
 async fn service(
     app: App,
     access_log: bool,
     peer: SocketAddr,
     req: http::Request<Incoming>,
-) -> Result<http::Response<Full<Bytes>>, Infallible> {
+) -> Result<http::Response<ServerBody>, Infallible> {
     let started = access_log.then(|| {
         (
             std::time::Instant::now(),
@@ -105,7 +167,7 @@ async fn service(
             "request"
         );
     }
-    Ok(res.map(Full::new))
+    Ok(ServerBody::of(res))
 }
 
 async fn shutdown_signal() {

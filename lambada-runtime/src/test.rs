@@ -36,7 +36,7 @@ use http::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::dispatch::App;
+use crate::dispatch::{Answer, App, Streamed};
 use crate::event::{EventError, is_text};
 use crate::invocation::Invocation;
 use crate::request::EventKind;
@@ -163,13 +163,7 @@ impl Client {
     /// Dispatches a raw event (for example a checked-in sample) and returns
     /// the raw response payload.
     pub async fn event(&self, event: &[u8]) -> Result<Vec<u8>, EventError> {
-        let inv = Invocation {
-            request_id: "8f5e8a36-2c1a-4a7e-9d1b-3c2f4b5a6d7e",
-            deadline_ms: 0,
-            invoked_function_arn: "arn:aws:lambda:us-east-1:123456789012:function:test",
-            trace_id: None,
-        };
-        self.app.handle_event(event, &inv).await
+        self.app.handle_event(event, &INVOCATION).await
     }
 
     /// Dispatches a raw event and decodes the response payload.
@@ -337,14 +331,21 @@ impl RequestBuilder {
         event.to_json()
     }
 
-    /// Sends the request and decodes the response.
+    /// Sends the request and decodes the response. A streaming route
+    /// answers a function URL or REST API event as Lambda streams it (the
+    /// prelude, then the chunks: see [`TestResponse::chunks`]).
     pub async fn send(self) -> TestResponse {
         let event = self.to_event();
-        let payload =
-            self.client.event(&event).await.unwrap_or_else(|e| {
-                panic!("the test client built an event the runtime rejects: {e}")
-            });
-        TestResponse::decode(&payload)
+        let answer = self
+            .client
+            .app
+            .answer(&event, &INVOCATION, true)
+            .await
+            .unwrap_or_else(|e| panic!("the test client built an event the runtime rejects: {e}"));
+        match answer {
+            Answer::Payload(payload) => TestResponse::decode(&payload),
+            Answer::Stream(streamed) => TestResponse::from_stream(streamed).await,
+        }
     }
 }
 
@@ -720,6 +721,14 @@ impl std::fmt::Display for MalformedResponse {
 
 impl std::error::Error for MalformedResponse {}
 
+/// What the test client's invocations carry.
+const INVOCATION: Invocation<'static> = Invocation {
+    request_id: "8f5e8a36-2c1a-4a7e-9d1b-3c2f4b5a6d7e",
+    deadline_ms: 0,
+    invoked_function_arn: "arn:aws:lambda:us-east-1:123456789012:function:test",
+    trace_id: None,
+};
+
 /// A decoded response payload.
 #[derive(Debug, Clone)]
 pub struct TestResponse {
@@ -727,6 +736,11 @@ pub struct TestResponse {
     headers: HeaderMap,
     body: Bytes,
     payload: serde_json::Value,
+    /// The body's chunks as the function sent them (one for a buffered
+    /// answer).
+    chunks: Vec<Bytes>,
+    streamed: bool,
+    stream_error: Option<String>,
 }
 
 impl TestResponse {
@@ -798,10 +812,102 @@ impl TestResponse {
         Ok(TestResponse {
             status,
             headers,
+            chunks: if body.is_empty() {
+                Vec::new()
+            } else {
+                vec![body.clone()]
+            },
             body,
             payload: v,
+            streamed: false,
+            stream_error: None,
         })
     }
+
+    /// Decodes a streamed answer as it came over the Runtime API: the
+    /// prelude (status, headers, cookies as JSON), eight NUL bytes, the
+    /// body. A body without the prelude is a 200 with no headers, as a
+    /// function URL passes it on.
+    pub fn try_decode_streamed(wire: &[u8]) -> Result<TestResponse, MalformedResponse> {
+        let Some(end) = wire.windows(8).position(|w| w == [0; 8]) else {
+            let body = Bytes::copy_from_slice(wire);
+            return Ok(TestResponse {
+                status: StatusCode::OK,
+                headers: HeaderMap::new(),
+                chunks: vec![body.clone()],
+                body,
+                payload: serde_json::Value::Null,
+                streamed: true,
+                stream_error: None,
+            });
+        };
+        let mut res = TestResponse::try_decode_prelude(&wire[..end])?;
+        let body = Bytes::copy_from_slice(&wire[end + 8..]);
+        res.chunks = vec![body.clone()];
+        res.body = body;
+        Ok(res)
+    }
+
+    fn try_decode_prelude(prelude: &[u8]) -> Result<TestResponse, MalformedResponse> {
+        let mut v: serde_json::Value = serde_json::from_slice(prelude).map_err(|e| {
+            MalformedResponse(format!("the streamed response's prelude is not JSON: {e}"))
+        })?;
+        if v.get("statusCode").is_none() {
+            v["statusCode"] = 200.into();
+        }
+        let bytes = serde_json::to_vec(&v).unwrap_or_default();
+        let mut res = TestResponse::try_decode(&bytes)?;
+        res.streamed = true;
+        res.chunks.clear();
+        Ok(res)
+    }
+
+    async fn from_stream(streamed: Streamed) -> TestResponse {
+        let Streamed { prelude, mut body } = streamed;
+        let end = prelude.len().saturating_sub(8);
+        assert_eq!(
+            prelude.get(end..),
+            Some(&[0u8; 8][..]),
+            "a streamed answer's prelude ends with eight NUL bytes"
+        );
+        let mut res =
+            TestResponse::try_decode_prelude(&prelude[..end]).unwrap_or_else(|e| panic!("{e}"));
+        let mut all = bytes::BytesMut::new();
+        while let Some(next) = crate::stream::next(&mut body).await {
+            match next {
+                Ok(chunk) if chunk.is_empty() => {}
+                Ok(chunk) => {
+                    all.extend_from_slice(&chunk);
+                    res.chunks.push(chunk);
+                }
+                Err(e) => {
+                    res.stream_error = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        res.body = all.freeze();
+        res
+    }
+
+    /// Whether the answer was streamed (the function URL or REST API event
+    /// of a streaming route).
+    pub fn is_streamed(&self) -> bool {
+        self.streamed
+    }
+
+    /// The body's chunks in the order the handler made them (one for a
+    /// buffered answer, none for an empty body).
+    pub fn chunks(&self) -> &[Bytes] {
+        &self.chunks
+    }
+
+    /// How a streamed body failed after its first byte, if it did (what the
+    /// runtime reports in the `Lambda-Runtime-Function-Error-*` trailers).
+    pub fn stream_error(&self) -> Option<&str> {
+        self.stream_error.as_deref()
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
