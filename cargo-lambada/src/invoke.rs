@@ -327,6 +327,15 @@ async fn invoke(
     function.handler = handler;
     let mut sandbox = Sandbox::start(&function, 1).await?;
     let outcome = sandbox.invoke(Bytes::from(event)).await;
+    // A streamed answer is read before the process stops.
+    let outcome = match outcome {
+        Ok(Reply::Stream(streamed)) => {
+            let printed = print_stream(streamed, args.raw).await;
+            sandbox.stop().await;
+            return printed;
+        }
+        other => other,
+    };
     sandbox.stop().await;
     match outcome? {
         Reply::Response(payload) => {
@@ -342,7 +351,62 @@ async fn invoke(
             )
             .into())
         }
+        Reply::Stream(_) => unreachable!("read above"),
     }
+}
+
+/// Prints a streamed answer as it arrives: the prelude (pretty, unless
+/// `raw`) on a line of its own, then the body's chunks as they come.
+async fn print_stream(
+    mut streamed: crate::emulator::Streamed,
+    raw: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::Write as _;
+    let http =
+        streamed.content_type.as_deref() == Some(crate::emulator::Streamed::HTTP_INTEGRATION);
+    eprintln!(
+        "lambada: streamed response ({})",
+        streamed
+            .content_type
+            .as_deref()
+            .unwrap_or("no content type")
+    );
+    let mut pending = Vec::new();
+    let mut in_prelude = http && !raw;
+    let mut chunks = 0usize;
+    while let Some(part) = streamed.body.recv().await {
+        let data = match part {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = std::io::stdout().flush();
+                return Err(format!(
+                    "the stream failed after {chunks} chunk(s): {}: {}",
+                    e.error_type,
+                    e.message()
+                )
+                .into());
+            }
+        };
+        chunks += 1;
+        let mut out = std::io::stdout().lock();
+        if in_prelude {
+            pending.extend_from_slice(&data);
+            if let Some(end) = pending.windows(8).position(|w| w == [0; 8]) {
+                print_payload(&pending[..end], false);
+                out.write_all(&pending[end + 8..])?;
+                in_prelude = false;
+            }
+        } else {
+            out.write_all(&data)?;
+        }
+        out.flush()?;
+    }
+    if in_prelude {
+        std::io::stdout().write_all(&pending)?;
+    }
+    println!();
+    eprintln!("lambada: {chunks} chunk(s)");
+    Ok(())
 }
 
 /// The changes of `--ddb-stream`: an array of `{"keys", "old", "new"}`

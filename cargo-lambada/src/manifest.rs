@@ -30,6 +30,17 @@ pub struct RouteEntry {
     /// Scopes of which the caller's token must carry one.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Whether it streams its response: deployed with a streaming
+    /// integration (REST) or a `RESPONSE_STREAM` function URL.
+    #[serde(default)]
+    pub streams: bool,
+}
+
+impl Manifest {
+    /// Whether any HTTP route streams its response.
+    pub fn streams(&self) -> bool {
+        self.routes.iter().any(|r| r.streams)
+    }
 }
 
 /// What invokes a trigger handler (`kind` in the manifest).

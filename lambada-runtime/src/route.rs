@@ -554,6 +554,7 @@ impl Routes {
                     "path": r.canonical,
                     "apigw_path": r.apigw_path,
                     "handler": r.handler,
+                    "streams": (r.streams)(),
                     "module": r.module,
                     "params": r.params.iter().map(|p| serde_json::json!({
                         "name": p.name,

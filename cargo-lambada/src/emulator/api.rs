@@ -13,6 +13,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use base64::Engine as _;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
@@ -204,6 +205,14 @@ async fn handle(api: &Api, req: Request<Incoming>) -> Response<ApiBody> {
             "use POST",
         );
     }
+    if let Target::Response(id) = &target
+        && head
+            .headers
+            .get("lambda-runtime-function-response-mode")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"streaming"))
+    {
+        return stream(api, id, &head.headers, body).await;
+    }
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => return api_error(StatusCode::BAD_REQUEST, "InvalidRequest", "incomplete body"),
@@ -260,6 +269,90 @@ async fn handle(api: &Api, req: Request<Incoming>) -> Response<ApiBody> {
         request_id: id,
         reply: Reply::Response(body),
     });
+    json(StatusCode::ACCEPTED, ACCEPTED.into())
+}
+
+/// A streamed result: handed to the sandbox at once, its chunks forwarded
+/// as they arrive (a slow reader holds the runtime back, as a slow client
+/// does on Lambda), the error trailers turned into the error that ends it.
+async fn stream(
+    api: &Api,
+    id: &str,
+    headers: &http::HeaderMap,
+    mut body: Incoming,
+) -> Response<ApiBody> {
+    if !take_current(api, id) {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestID",
+            "Invalid request ID",
+        );
+    }
+    let (tx, rx) = mpsc::channel(16);
+    let content_type = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let _ = api.signals.send(Signal::Result {
+        request_id: id.to_owned(),
+        reply: Reply::Stream(super::Streamed {
+            content_type,
+            body: rx,
+        }),
+    });
+    // Once the reader is gone the rest is read and dropped, so the runtime
+    // finishes its request.
+    let mut open = true;
+    loop {
+        let frame = match body.frame().await {
+            None => break,
+            Some(Ok(f)) => f,
+            Some(Err(e)) => {
+                let error = LambdaError::new(
+                    Some("Runtime.StreamCut".into()),
+                    Bytes::from(
+                        serde_json::json!({
+                            "errorType": "Runtime.StreamCut",
+                            "errorMessage": format!("the streamed response was cut short: {e}"),
+                        })
+                        .to_string(),
+                    ),
+                );
+                if open {
+                    let _ = tx.send(Err(error)).await;
+                }
+                return api_error(StatusCode::BAD_REQUEST, "InvalidRequest", "incomplete body");
+            }
+        };
+        let frame = match frame.into_data() {
+            Ok(data) => {
+                if open && !data.is_empty() {
+                    open = tx.send(Ok(data)).await.is_ok();
+                }
+                continue;
+            }
+            Err(frame) => frame,
+        };
+        if let Ok(trailers) = frame.into_trailers() {
+            let error_type = trailers
+                .get("lambda-runtime-function-error-type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            if error_type.is_some() && open {
+                let body = trailers
+                    .get("lambda-runtime-function-error-body")
+                    .and_then(|v| {
+                        base64::engine::general_purpose::STANDARD
+                            .decode(v.as_bytes())
+                            .ok()
+                    })
+                    .unwrap_or_default();
+                let _ = tx
+                    .send(Err(LambdaError::new(error_type, body.into())))
+                    .await;
+            }
+        }
+    }
     json(StatusCode::ACCEPTED, ACCEPTED.into())
 }
 

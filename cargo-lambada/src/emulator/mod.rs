@@ -152,12 +152,35 @@ impl LambdaError {
 }
 
 /// The result of an invocation, as the runtime posted it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Reply {
     /// `POST …/{id}/response`.
     Response(Bytes),
     /// `POST …/{id}/error`.
     Error(LambdaError),
+    /// `POST …/{id}/response` in streaming mode
+    /// (`Lambda-Runtime-Function-Response-Mode: streaming`), as it arrives.
+    Stream(Streamed),
+}
+
+/// A streamed result: its content type and its body, chunk by chunk as
+/// the runtime sends them; an error the runtime reports in the
+/// `Lambda-Runtime-Function-Error-*` trailers, or a body cut short, ends
+/// it with `Err`.
+#[derive(Debug)]
+pub struct Streamed {
+    /// The POST's `Content-Type`
+    /// (`application/vnd.awslambda.http-integration-response` for an HTTP
+    /// answer with its prelude).
+    pub content_type: Option<String>,
+    /// The chunks.
+    pub body: mpsc::Receiver<Result<Bytes, LambdaError>>,
+}
+
+impl Streamed {
+    /// The content type of an HTTP answer that starts with its prelude.
+    pub const HTTP_INTEGRATION: &'static str =
+        "application/vnd.awslambda.http-integration-response";
 }
 
 /// An invocation that ended without a result; the sandbox is gone.

@@ -260,6 +260,15 @@ pub fn response(
 ) -> (http::Response<Bytes>, Option<String>) {
     let payload = match outcome {
         Ok(Reply::Response(payload)) => payload,
+        Ok(Reply::Stream(_)) => {
+            let note =
+                "the function streamed its answer to a front door that reads it whole".to_owned();
+            let detail = serde_json::json!({ "detail": note });
+            return (
+                gateway_error(StatusCode::BAD_GATEWAY, "Internal server error", detail),
+                Some(note),
+            );
+        }
         Ok(Reply::Error(e)) => {
             let note = format!("function error {}: {}", e.error_type, e.message());
             let detail = serde_json::json!({
@@ -562,4 +571,76 @@ mod tests {
         assert_eq!(body["message"], "Internal server error");
         assert_eq!(body["output"][0], "boom");
     }
+}
+
+/// The head of a streamed answer, once its prelude is in: the response to
+/// send (status and headers from the prelude), the body bytes that came
+/// with the prelude, and the rest of the stream. A stream without the
+/// HTTP-integration content type is its body as is, with status 200 (as a
+/// function URL passes it on).
+pub async fn streamed(
+    mut s: crate::emulator::Streamed,
+) -> Result<(http::Response<()>, Bytes, crate::emulator::Streamed), (http::Response<Bytes>, String)>
+{
+    use crate::emulator::Streamed;
+    if s.content_type.as_deref() != Some(Streamed::HTTP_INTEGRATION) {
+        let mut res = http::Response::new(());
+        if let Some(ct) = s
+            .content_type
+            .as_deref()
+            .and_then(|c| HeaderValue::from_str(c).ok())
+        {
+            res.headers_mut().insert(http::header::CONTENT_TYPE, ct);
+        }
+        return Ok((res, Bytes::new(), s));
+    }
+    let mut pending = Vec::new();
+    let end = loop {
+        if let Some(end) = pending.windows(8).position(|w: &[u8]| w == [0; 8]) {
+            break end;
+        }
+        let fail = |note: String| {
+            let detail = serde_json::json!({ "detail": note });
+            Err((
+                gateway_error(StatusCode::BAD_GATEWAY, "Internal server error", detail),
+                note,
+            ))
+        };
+        match s.body.recv().await {
+            Some(Ok(b)) => pending.extend_from_slice(&b),
+            Some(Err(e)) => {
+                return fail(format!(
+                    "the streamed answer failed before its prelude ended: {}: {}",
+                    e.error_type,
+                    e.message()
+                ));
+            }
+            None => {
+                return fail(
+                    "the streamed answer ended before its prelude did (no eight NUL bytes)".into(),
+                );
+            }
+        }
+    };
+    let mut wire = pending[..end].to_vec();
+    wire.extend_from_slice(&[0; 8]);
+    let decoded = match TestResponse::try_decode_streamed(&wire) {
+        Ok(d) => d,
+        Err(e) => {
+            let note = format!("malformed streamed response prelude: {e}");
+            let detail = serde_json::json!({ "detail": note });
+            return Err((
+                gateway_error(StatusCode::BAD_GATEWAY, "Internal server error", detail),
+                note,
+            ));
+        }
+    };
+    let mut res = http::Response::new(());
+    *res.status_mut() = decoded.status();
+    for (name, value) in decoded.headers() {
+        if !HOP_BY_HOP.contains(&name.as_str()) {
+            res.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    Ok((res, Bytes::copy_from_slice(&pending[end + 8..]), s))
 }

@@ -189,6 +189,10 @@ impl LambdaAuthorizer {
                     ))
                 }
             }
+            Ok(Reply::Stream(_)) => Err((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the authorizer streamed its answer; API Gateway reads an authorizer's answer as one JSON document".into(),
+            )),
             Err(fault) => Err((
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("the authorizer did not answer: {fault}"),

@@ -517,11 +517,84 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
+/// A response body: whole, or a streamed answer forwarded chunk by chunk
+/// as the bootstrap sends it.
+pub enum ServeBody {
+    Full(Full<Bytes>),
+    Stream {
+        /// What came with the prelude, sent first.
+        first: Option<Bytes>,
+        rest: emulator::Streamed,
+        /// For the log line of a stream that fails.
+        what: String,
+    },
+}
+
+impl hyper::body::Body for ServeBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        use std::task::Poll;
+        match self.get_mut() {
+            ServeBody::Full(f) => std::pin::Pin::new(f)
+                .poll_frame(cx)
+                .map_err(|never| match never {}),
+            ServeBody::Stream { first, rest, what } => {
+                if let Some(b) = first.take().filter(|b| !b.is_empty()) {
+                    return Poll::Ready(Some(Ok(hyper::body::Frame::data(b))));
+                }
+                loop {
+                    return match rest.body.poll_recv(cx) {
+                        Poll::Ready(Some(Ok(b))) if b.is_empty() => continue,
+                        Poll::Ready(Some(Ok(b))) => {
+                            Poll::Ready(Some(Ok(hyper::body::Frame::data(b))))
+                        }
+                        Poll::Ready(Some(Err(e))) => {
+                            // The status is out: the client sees the body
+                            // cut short, as behind a function URL.
+                            let line = format!(
+                                "lambada: {what}: the stream failed: {}: {}\n",
+                                e.error_type,
+                                e.message()
+                            );
+                            let _ = std::io::Write::write_all(
+                                &mut std::io::stderr().lock(),
+                                line.as_bytes(),
+                            );
+                            Poll::Ready(Some(Err(e.message().into())))
+                        }
+                        Poll::Ready(None) => Poll::Ready(None),
+                        Poll::Pending => Poll::Pending,
+                    };
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ServeBody::Full(f) => f.is_end_stream(),
+            ServeBody::Stream { .. } => false,
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            ServeBody::Full(f) => f.size_hint(),
+            ServeBody::Stream { .. } => hyper::body::SizeHint::default(),
+        }
+    }
+}
+
 async fn handle(
     shared: Arc<Shared>,
     peer: SocketAddr,
     req: http::Request<Incoming>,
-) -> Result<http::Response<Full<Bytes>>, Infallible> {
+) -> Result<http::Response<ServeBody>, Infallible> {
     let started = Instant::now();
     let (head, body) = req.into_parts();
     let uri = head
@@ -600,6 +673,34 @@ async fn handle(
                             "the invocation task failed: {e}"
                         )))
                     });
+                    if let Ok(emulator::Reply::Stream(s)) = outcome {
+                        let what = format!("{} {uri}", head.method);
+                        let res = match gateway::streamed(s).await {
+                            Ok((res_head, first, rest)) => res_head.map(|()| ServeBody::Stream {
+                                first: Some(first),
+                                rest,
+                                what,
+                            }),
+                            Err((res, note)) => {
+                                return Ok(log(
+                                    &shared,
+                                    &head.method,
+                                    &uri,
+                                    started,
+                                    res,
+                                    Some(note),
+                                ));
+                            }
+                        };
+                        return Ok(log_streamed(
+                            &shared,
+                            &head.method,
+                            &uri,
+                            started,
+                            res,
+                            auth_note,
+                        ));
+                    }
                     gateway::response(kind, outcome)
                 }
             }
@@ -613,6 +714,27 @@ async fn handle(
     Ok(log(&shared, &head.method, &uri, started, res, note))
 }
 
+/// The log line of a streamed answer, written when its head goes out.
+fn log_streamed(
+    shared: &Shared,
+    method: &http::Method,
+    uri: &str,
+    started: Instant,
+    res: http::Response<ServeBody>,
+    note: Option<String>,
+) -> http::Response<ServeBody> {
+    if !(shared.quiet && note.is_none()) {
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let note = note.map(|n| format!("; {n}")).unwrap_or_default();
+        let line = format!(
+            "lambada: {method} {uri} -> {} ({ms:.1} ms to the first byte, streaming){note}\n",
+            res.status().as_u16()
+        );
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+    }
+    res
+}
+
 /// Writes the request's log line (unless quiet and fine) and hands the
 /// response on.
 fn log(
@@ -622,9 +744,9 @@ fn log(
     started: Instant,
     res: http::Response<Bytes>,
     note: Option<String>,
-) -> http::Response<Full<Bytes>> {
+) -> http::Response<ServeBody> {
     if shared.quiet && note.is_none() {
-        return res.map(Full::new);
+        return res.map(|b| ServeBody::Full(Full::new(b)));
     }
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     let note = note.map(|n| format!(": {n}")).unwrap_or_default();
@@ -635,5 +757,5 @@ fn log(
         res.status().as_u16()
     );
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
-    res.map(Full::new)
+    res.map(|b| ServeBody::Full(Full::new(b)))
 }

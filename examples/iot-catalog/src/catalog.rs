@@ -353,4 +353,27 @@ impl Catalog {
             .await?;
         res.item.as_ref().map(Device::from_item).transpose()
     }
+
+    /// One page of the catalog (a `Scan` of up to `limit` items from
+    /// `start`), and where the next one starts (`None` after the last).
+    pub async fn page(
+        &self,
+        start: Option<HashMap<String, AttributeValue>>,
+        limit: i32,
+    ) -> Result<(Vec<Device>, Option<HashMap<String, AttributeValue>>), StoreError> {
+        let res = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .set_exclusive_start_key(start)
+            .limit(limit)
+            .send()
+            .await?;
+        let devices = res
+            .items()
+            .iter()
+            .map(Device::from_item)
+            .collect::<Result<_, _>>()?;
+        Ok((devices, res.last_evaluated_key))
+    }
 }

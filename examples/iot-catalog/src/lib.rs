@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `#[invoke] register` | the IoT rule `SELECT * FROM 'registration'` (or `aws lambda invoke`, `iot-provision --function`) with a device's JSON | `{"serialNumber", "clientId", "status": "registered" \| "alreadyRegistered", "activated"}`; a function error for a malformed device or one whose serial number and client id are taken with another activation code |
 //! | `POST /devices/activate` `{"serialNumber", "clientId", "activationCode", "email"}` | API Gateway | 200 with the article's message; 403 `Activation Code Invalid`; 404 unknown device; 409 activated already; 400 malformed body |
+//! | `GET /devices/export.csv` | API Gateway (a streaming route) | the whole catalog as CSV, streamed page by page as DynamoDB returns it: no size limit, first rows at once |
 //!
 //! Both writes are single conditional DynamoDB requests (see [`catalog`]):
 //! a registration sent twice never resets an activated device, and two
@@ -326,11 +327,82 @@ pub async fn activate(
     }
 }
 
+/// Devices per DynamoDB page of the export.
+pub const EXPORT_PAGE: i32 = 100;
+
+/// The export's header line.
+pub const EXPORT_HEADER: &str = "serialNumber,clientId,device,type,activated\n";
+
+/// `GET /devices/export.csv`: the catalog as CSV, streamed. Each page of
+/// the scan goes out as soon as DynamoDB returns it, so a catalog of any
+/// size is exported in one request, past API Gateway's 10 MB and Lambda's
+/// 6 MB response limits, and the first rows arrive at once. Owners' email
+/// addresses and activation codes are not exported. A failed scan after
+/// the first rows ends the body early (the status is sent already), and
+/// Lambda records the error.
+#[get("/devices/export.csv")]
+pub async fn export(catalog: State<Catalog>) -> lambada::stream::Streaming {
+    let (tx, body) = lambada::stream::Streaming::channel(4);
+    tokio::spawn(async move {
+        if tx.send(EXPORT_HEADER).await.is_err() {
+            return;
+        }
+        let mut start = None;
+        loop {
+            let (devices, next) = match catalog.page(start, EXPORT_PAGE).await {
+                Ok(page) => page,
+                Err(e) => {
+                    let _ = tx.fail(e).await;
+                    return;
+                }
+            };
+            let mut rows = String::new();
+            for d in &devices {
+                rows.push_str(&csv_row(&[
+                    &d.serial_number,
+                    &d.client_id,
+                    &d.device,
+                    &d.device_type,
+                    if d.activated { "true" } else { "false" },
+                ]));
+            }
+            if !rows.is_empty() && tx.send(rows).await.is_err() {
+                return; // the client is gone
+            }
+            match next {
+                Some(key) => start = Some(key),
+                None => return,
+            }
+        }
+    });
+    body.content_type("text/csv; charset=utf-8")
+}
+
+/// One CSV line (RFC 4180): a field with a comma, quote or line break is
+/// quoted, its quotes doubled.
+pub fn csv_row(fields: &[&str]) -> String {
+    let mut line = String::new();
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        if f.contains([',', '"', '\n', '\r']) {
+            line.push('"');
+            line.push_str(&f.replace('"', "\"\""));
+            line.push('"');
+        } else {
+            line.push_str(f);
+        }
+    }
+    line.push('\n');
+    line
+}
+
 /// The route table, without its state: what `cargo lambada routes` reads.
 /// `register` runs in a function of its own once deployed
 /// (`lambada-iot-catalog-register`).
 pub fn routes() -> Routes {
-    routes![register, activate]
+    routes![register, activate, export]
 }
 
 /// The route table with its state: the catalog.

@@ -494,3 +494,72 @@ async fn store_failures() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_export_streams_the_catalog_page_by_page() {
+    let (_moto, catalog) = catalog().await;
+    let n = 2 * iot_catalog::EXPORT_PAGE as usize + 7;
+    for i in 0..n {
+        let mut reg = device(&format!("SN-{i:04}"));
+        if i == 0 {
+            reg.device = "thing, \"quoted\"".into();
+        }
+        catalog.register(&reg).await.unwrap();
+    }
+    catalog
+        .activate(
+            "SN-0001",
+            "ID-91B2F06B3F05",
+            &device("SN-0001").activation_code,
+            "o@example.com",
+        )
+        .await
+        .unwrap();
+
+    // A function URL: the header, then one chunk per DynamoDB page.
+    let res = http(&catalog)
+        .get("/devices/export.csv")
+        .kind(EventKind::FunctionUrl)
+        .send()
+        .await;
+    assert!(res.is_streamed());
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert_eq!(res.chunks().len(), 1 + 3, "the header and three pages");
+    assert_eq!(res.chunks()[0], iot_catalog::EXPORT_HEADER);
+    let lines: Vec<&str> = res.text().lines().collect();
+    assert_eq!(lines.len(), 1 + n);
+    assert!(
+        lines.contains(&"SN-0000,ID-91B2F06B3F05,\"thing, \"\"quoted\"\"\",MySmartIoTDevice,false")
+    );
+    assert!(lines.contains(&"SN-0001,ID-91B2F06B3F05,myThing1,MySmartIoTDevice,true"));
+    assert!(!res.text().contains("o@example.com"), "no owner addresses");
+
+    // An HTTP API cannot stream: the same CSV, whole.
+    let whole = http(&catalog)
+        .get("/devices/export.csv")
+        .kind(EventKind::HttpV2)
+        .send()
+        .await;
+    assert!(!whole.is_streamed());
+    assert_eq!(whole.text(), res.text());
+}
+
+#[tokio::test]
+async fn a_failed_scan_ends_the_export_with_the_error() {
+    let (moto, _catalog) = catalog().await;
+    let gone = Catalog::new(moto.dynamodb(), "no-such-table");
+    let res = http(&gone)
+        .get("/devices/export.csv")
+        .kind(EventKind::FunctionUrl)
+        .send()
+        .await;
+    assert_eq!(res.status(), 200, "the status went out first");
+    assert_eq!(res.text(), iot_catalog::EXPORT_HEADER);
+    assert!(
+        res.stream_error()
+            .is_some_and(|e| e.contains("no-such-table") || e.contains("ResourceNotFound")),
+        "{:?}",
+        res.stream_error()
+    );
+}
