@@ -225,7 +225,7 @@ pub fn openapi(
                 }
                 op
             });
-        let mut op = operation(dialect, &r.apigw_path, &uri, base);
+        let mut op = operation(dialect, &r.apigw_path, &uri, r.streams, base);
         if let Some(name) = &r.auth {
             op["security"] = json!([{ name: r.scopes }]);
         }
@@ -256,6 +256,7 @@ pub fn openapi(
                 dialect,
                 path,
                 &uri,
+                false,
                 json!({
                     "operationId": preflight_id(path, &mut ids),
                     "summary": "CORS preflight, answered by the function",
@@ -441,11 +442,37 @@ fn http_scheme(
     }))
 }
 
+/// The streaming form of a Lambda invocation URI (a string, or a
+/// CloudFormation `Fn::Sub` of one): `InvokeWithResponseStream`'s
+/// `2021-11-15/…/response-streaming-invocations`.
+pub fn streaming_uri(uri: &Value) -> Value {
+    let stream = |s: &str| {
+        s.replacen("/2015-03-31/functions/", "/2021-11-15/functions/", 1)
+            .replace("/invocations", "/response-streaming-invocations")
+    };
+    match uri {
+        Value::String(s) => Value::String(stream(s)),
+        Value::Object(o) => match o.get("Fn::Sub").and_then(Value::as_str) {
+            Some(s) => json!({ "Fn::Sub": stream(s) }),
+            None => uri.clone(),
+        },
+        other => other.clone(),
+    }
+}
+
 /// `fields` as an operation on `path` integrated with the function
 /// (`AWS_PROXY` to `uri`, in the dialect's payload format), with the
-/// path's parameters.
-fn operation(dialect: Dialect, path: &str, uri: &Value, mut fields: Value) -> Value {
+/// path's parameters. A streaming route of a REST API gets the streaming
+/// integration (`responseTransferMode: STREAM`); HTTP APIs cannot stream.
+fn operation(dialect: Dialect, path: &str, uri: &Value, streams: bool, mut fields: Value) -> Value {
     fields["x-amazon-apigateway-integration"] = match dialect {
+        Dialect::Rest if streams => json!({
+            "type": "AWS_PROXY",
+            "httpMethod": "POST",
+            "uri": streaming_uri(uri),
+            "passthroughBehavior": "when_no_match",
+            "responseTransferMode": "STREAM",
+        }),
         Dialect::Rest => json!({
             "type": "AWS_PROXY",
             "httpMethod": "POST",
@@ -1052,6 +1079,9 @@ fn front_door_resources(
                 }
                 props["Cors"] = c;
             }
+            if m.streams() {
+                props["InvokeMode"] = json!("RESPONSE_STREAM");
+            }
             resources.insert(
                 "Url".into(),
                 json!({"Type": "AWS::Lambda::Url", "Properties": props}),
@@ -1255,6 +1285,7 @@ mod tests {
             response_content_type: None,
             auth: None,
             scopes: Vec::new(),
+            streams: false,
         }
     }
 
@@ -1310,6 +1341,41 @@ mod tests {
     fn doc(m: &Manifest, dialect: Dialect) -> Result<Value, PackageError> {
         let cfg = crate::config::tests::config("app");
         openapi(&cfg, m, dialect, json!("uri"), &|_| json!("uri"))
+    }
+
+    #[test]
+    fn streaming_routes_of_a_rest_api_get_streaming_integrations() {
+        let mut export = route("GET", "/export");
+        export.streams = true;
+        let m = manifest(vec![route("GET", "/plain"), export]);
+        let cfg = crate::config::tests::config("app");
+        let uri = json!(invocation_uri(
+            "eu-west-1",
+            "arn:aws:lambda:eu-west-1:1:function:app"
+        ));
+        let doc = openapi(&cfg, &m, Dialect::Rest, uri.clone(), &|_| json!("uri")).unwrap();
+        let integration =
+            |p: &str| doc["paths"][p]["get"]["x-amazon-apigateway-integration"].clone();
+        assert_eq!(integration("/export")["responseTransferMode"], "STREAM");
+        assert_eq!(
+            integration("/export")["uri"],
+            "arn:aws:apigateway:eu-west-1:lambda:path/2021-11-15/functions/arn:aws:lambda:eu-west-1:1:function:app/response-streaming-invocations"
+        );
+        assert!(integration("/plain").get("responseTransferMode").is_none());
+        assert_eq!(integration("/plain")["uri"], uri);
+        // HTTP APIs cannot stream: one kind of integration.
+        let doc = openapi(&cfg, &m, Dialect::Http, uri.clone(), &|_| json!("uri")).unwrap();
+        assert_eq!(
+            doc["paths"]["/export"]["get"]["x-amazon-apigateway-integration"]["uri"],
+            uri
+        );
+        // The template's form of the URI.
+        assert_eq!(
+            streaming_uri(
+                &json!({"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Function.Arn}/invocations"})
+            ),
+            json!({"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/${Function.Arn}/response-streaming-invocations"})
+        );
     }
 
     #[test]

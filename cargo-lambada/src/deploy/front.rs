@@ -152,6 +152,18 @@ pub(super) async fn deploy(
             out.api_id = api.id;
         }
         ApiKind::Http => {
+            let streaming: Vec<&str> = m
+                .routes
+                .iter()
+                .filter(|r| r.streams)
+                .map(|r| r.handler.as_str())
+                .collect();
+            if !streaming.is_empty() {
+                ctx.step(&format!(
+                    "note: HTTP APIs cannot stream responses: {} answer whole (up to 6 MB); `api = \"url\"` or `\"rest\"` streams them",
+                    streaming.join(", ")
+                ));
+            }
             let body = definition(aws, cfg, m, function_arn, authorizer_arns)?;
             let mut api = HttpApi::new(cfg, Some(body), function_arn);
             converge(&mut api, aws, ctx, fresh.then(Vec::new)).await?;
@@ -162,7 +174,7 @@ pub(super) async fn deploy(
             let cors = m
                 .cors_with(cfg.cors.as_ref())?
                 .and_then(|c| package::native_cors(&c, m));
-            let mut url = FunctionUrl::new(cfg, Some(cors));
+            let mut url = FunctionUrl::new(cfg, Some((cors, m.streams())));
             converge(&mut url, aws, ctx, fresh.then_some(None)).await?;
             out.url = url.url;
         }
@@ -264,7 +276,7 @@ mod tests {
         let cfg = crate::config::tests::config("app");
         let rest = RestApi::new(&cfg, Some(b"{}".to_vec()), "");
         assert_eq!(rest.plan(&Vec::new()).unwrap().len(), 3);
-        let url = FunctionUrl::new(&cfg, Some(None));
+        let url = FunctionUrl::new(&cfg, Some((None, false)));
         assert_eq!(url.plan(&None).unwrap().len(), 3);
     }
 }

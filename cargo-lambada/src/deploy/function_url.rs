@@ -29,8 +29,9 @@ const INVOKE_SID: &str = "lambada-url-invoke";
 /// The function URL of an app.
 pub(super) struct FunctionUrl<'a> {
     cfg: &'a Config,
-    /// Auth type and CORS; `None` removes the URL.
-    want: Option<(UrlAuth, Option<NativeCors>)>,
+    /// Auth type, CORS and whether it streams (`RESPONSE_STREAM`); `None`
+    /// removes the URL.
+    want: Option<(UrlAuth, Option<NativeCors>, bool)>,
     /// The URL, once known.
     pub url: Option<String>,
 }
@@ -41,6 +42,8 @@ pub(super) struct Found {
     pub url: String,
     pub auth: UrlAuth,
     pub cors: Option<NativeCors>,
+    /// Its invoke mode is `RESPONSE_STREAM`.
+    pub streams: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,12 +58,21 @@ pub(super) enum Act {
 
 impl<'a> FunctionUrl<'a> {
     /// The URL `cfg` wants (`cors`: the native CORS settings, when they
-    /// can be said natively); `None` when none is wanted.
-    pub fn new(cfg: &'a Config, want: Option<Option<NativeCors>>) -> FunctionUrl<'a> {
+    /// can be said natively; whether any route streams); `None` when none
+    /// is wanted.
+    pub fn new(cfg: &'a Config, want: Option<(Option<NativeCors>, bool)>) -> FunctionUrl<'a> {
         FunctionUrl {
             cfg,
-            want: want.map(|cors| (cfg.url_auth, cors)),
+            want: want.map(|(cors, streams)| (cfg.url_auth, cors, streams)),
             url: None,
+        }
+    }
+
+    fn invoke_mode(streams: bool) -> aws_sdk_lambda::types::InvokeMode {
+        if streams {
+            aws_sdk_lambda::types::InvokeMode::ResponseStream
+        } else {
+            aws_sdk_lambda::types::InvokeMode::Buffered
         }
     }
 
@@ -110,6 +122,8 @@ impl Resource for FunctionUrl<'_> {
                     .cors()
                     .map(Self::read_cors)
                     .filter(|c| !c.origins.is_empty()),
+                streams: c.invoke_mode()
+                    == Some(&aws_sdk_lambda::types::InvokeMode::ResponseStream),
             })),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(aws_err("lambda:GetFunctionUrlConfig")(e)),
@@ -156,7 +170,7 @@ impl Resource for FunctionUrl<'_> {
                 })
                 .collect::<Vec<_>>()
         };
-        let Some((auth, cors)) = &self.want else {
+        let Some((auth, cors, streams)) = &self.want else {
             let Some(found) = current else {
                 return Ok(Vec::new());
             };
@@ -173,12 +187,17 @@ impl Resource for FunctionUrl<'_> {
             return Ok(steps);
         };
         let describe = format!(
-            "auth {}, {}",
+            "auth {}, {}, {}",
             auth.lambda_name(),
             if cors.is_some() {
                 "native CORS"
             } else {
                 "no native CORS"
+            },
+            if *streams {
+                "streamed responses"
+            } else {
+                "buffered responses"
             }
         );
         Ok(match current {
@@ -197,7 +216,7 @@ impl Resource for FunctionUrl<'_> {
                 ));
                 steps
             }
-            Some(f) if f.auth == *auth && f.cors == *cors => Vec::new(),
+            Some(f) if f.auth == *auth && f.cors == *cors && f.streams == *streams => Vec::new(),
             Some(f) => {
                 let update = Step::new(
                     format!("function url of {function}"),
@@ -225,7 +244,7 @@ impl Resource for FunctionUrl<'_> {
 
     async fn apply(&mut self, aws: &Aws, _ctx: &mut Ctx, act: &Act) -> Result<(), DeployError> {
         let function = &self.cfg.function;
-        let (auth, cors) = self.want.clone().unwrap_or_default();
+        let (auth, cors, streams) = self.want.clone().unwrap_or_default();
         let auth_type = aws_sdk_lambda::types::FunctionUrlAuthType::from(auth.lambda_name());
         let cors = cors.as_ref().map(Self::cors).unwrap_or_else(|| {
             // No native CORS: an empty configuration (the function answers).
@@ -262,7 +281,7 @@ impl Resource for FunctionUrl<'_> {
                     .function_name(function)
                     .auth_type(auth_type)
                     .cors(cors)
-                    .invoke_mode(aws_sdk_lambda::types::InvokeMode::Buffered)
+                    .invoke_mode(Self::invoke_mode(streams))
                     .send()
                     .await
                     .map_err(aws_err("lambda:CreateFunctionUrlConfig"))?;
@@ -275,6 +294,7 @@ impl Resource for FunctionUrl<'_> {
                     .function_name(function)
                     .auth_type(auth_type)
                     .cors(cors)
+                    .invoke_mode(Self::invoke_mode(streams))
                     .send()
                     .await
                     .map_err(aws_err("lambda:UpdateFunctionUrlConfig"))?;
@@ -317,9 +337,27 @@ mod tests {
     }
 
     #[test]
+    fn an_app_that_streams_gets_a_response_stream_url() {
+        let cfg = crate::config::tests::config("app");
+        let streaming = FunctionUrl::new(&cfg, Some((None, true)));
+        let found = |streams| {
+            Some(Found {
+                url: "https://x.lambda-url.r.on.aws/".into(),
+                auth: UrlAuth::None,
+                cors: None,
+                streams,
+            })
+        };
+        assert!(streaming.plan(&found(true)).unwrap().is_empty());
+        assert_eq!(acts(streaming.plan(&found(false)).unwrap()), [Act::Update]);
+        let buffered = FunctionUrl::new(&cfg, Some((None, false)));
+        assert_eq!(acts(buffered.plan(&found(true)).unwrap()), [Act::Update]);
+    }
+
+    #[test]
     fn plans_from_what_is_there() {
         let mut cfg = crate::config::tests::config("app");
-        let public = FunctionUrl::new(&cfg, Some(None));
+        let public = FunctionUrl::new(&cfg, Some((None, false)));
         assert_eq!(
             acts(public.plan(&None).unwrap()),
             [Act::PermitUrl, Act::PermitInvoke, Act::Create]
@@ -328,6 +366,7 @@ mod tests {
             url: "https://x.lambda-url.r.on.aws/".into(),
             auth,
             cors: None,
+            streams: false,
         };
         assert!(public.plan(&Some(found(UrlAuth::None))).unwrap().is_empty());
         assert_eq!(
@@ -335,7 +374,7 @@ mod tests {
             [Act::PermitUrl, Act::PermitInvoke, Act::Update]
         );
         cfg.url_auth = UrlAuth::AwsIam;
-        let iam = FunctionUrl::new(&cfg, Some(None));
+        let iam = FunctionUrl::new(&cfg, Some((None, false)));
         assert_eq!(acts(iam.plan(&None).unwrap()), [Act::Create]);
         assert_eq!(
             acts(iam.plan(&Some(found(UrlAuth::None))).unwrap()),

@@ -365,6 +365,70 @@ pub fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The head of a streamed answer, once its prelude is in: the response to
+/// send (status and headers from the prelude), the body bytes that came
+/// with the prelude, and the rest of the stream. A stream without the
+/// HTTP-integration content type is its body as is, with status 200 (as a
+/// function URL passes it on).
+pub async fn streamed(
+    mut s: crate::emulator::Streamed,
+) -> Result<(http::Response<()>, Bytes, crate::emulator::Streamed), String> {
+    use crate::emulator::Streamed;
+    if s.content_type.as_deref() != Some(Streamed::HTTP_INTEGRATION) {
+        let mut res = http::Response::new(());
+        if let Some(ct) = s
+            .content_type
+            .as_deref()
+            .and_then(|c| HeaderValue::from_str(c).ok())
+        {
+            res.headers_mut().insert(http::header::CONTENT_TYPE, ct);
+        }
+        return Ok((res, Bytes::new(), s));
+    }
+    let mut pending = Vec::new();
+    let end = loop {
+        if let Some(end) = pending.windows(8).position(|w: &[u8]| w == [0; 8]) {
+            break end;
+        }
+        match s.body.recv().await {
+            Some(Ok(b)) => pending.extend_from_slice(&b),
+            Some(Err(e)) => {
+                return Err(format!(
+                    "the streamed answer failed before its prelude ended: {}: {}",
+                    e.error_type,
+                    e.message()
+                ));
+            }
+            None => {
+                return Err(
+                    "the streamed answer ended before its prelude did (no eight NUL bytes)".into(),
+                );
+            }
+        }
+    };
+    let mut wire = pending[..end].to_vec();
+    wire.extend_from_slice(&[0; 8]);
+    let decoded = match TestResponse::try_decode_streamed(&wire) {
+        Ok(d) => d,
+        Err(e) => return Err(format!("malformed streamed response prelude: {e}")),
+    };
+    let mut res = http::Response::new(());
+    *res.status_mut() = decoded.status();
+    for (name, value) in decoded.headers() {
+        if !HOP_BY_HOP.contains(&name.as_str()) {
+            res.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    Ok((res, Bytes::copy_from_slice(&pending[end + 8..]), s))
+}
+
+/// The gateway's 502 for a function answer it cannot pass on (`note` says
+/// why).
+pub fn bad_gateway(note: &str) -> http::Response<Bytes> {
+    let detail = serde_json::json!({ "detail": note });
+    gateway_error(StatusCode::BAD_GATEWAY, "Internal server error", detail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,6 +444,7 @@ mod tests {
             response_content_type: None,
             auth: None,
             scopes: Vec::new(),
+            streams: false,
         }
     }
 
@@ -571,76 +636,4 @@ mod tests {
         assert_eq!(body["message"], "Internal server error");
         assert_eq!(body["output"][0], "boom");
     }
-}
-
-/// The head of a streamed answer, once its prelude is in: the response to
-/// send (status and headers from the prelude), the body bytes that came
-/// with the prelude, and the rest of the stream. A stream without the
-/// HTTP-integration content type is its body as is, with status 200 (as a
-/// function URL passes it on).
-pub async fn streamed(
-    mut s: crate::emulator::Streamed,
-) -> Result<(http::Response<()>, Bytes, crate::emulator::Streamed), (http::Response<Bytes>, String)>
-{
-    use crate::emulator::Streamed;
-    if s.content_type.as_deref() != Some(Streamed::HTTP_INTEGRATION) {
-        let mut res = http::Response::new(());
-        if let Some(ct) = s
-            .content_type
-            .as_deref()
-            .and_then(|c| HeaderValue::from_str(c).ok())
-        {
-            res.headers_mut().insert(http::header::CONTENT_TYPE, ct);
-        }
-        return Ok((res, Bytes::new(), s));
-    }
-    let mut pending = Vec::new();
-    let end = loop {
-        if let Some(end) = pending.windows(8).position(|w: &[u8]| w == [0; 8]) {
-            break end;
-        }
-        let fail = |note: String| {
-            let detail = serde_json::json!({ "detail": note });
-            Err((
-                gateway_error(StatusCode::BAD_GATEWAY, "Internal server error", detail),
-                note,
-            ))
-        };
-        match s.body.recv().await {
-            Some(Ok(b)) => pending.extend_from_slice(&b),
-            Some(Err(e)) => {
-                return fail(format!(
-                    "the streamed answer failed before its prelude ended: {}: {}",
-                    e.error_type,
-                    e.message()
-                ));
-            }
-            None => {
-                return fail(
-                    "the streamed answer ended before its prelude did (no eight NUL bytes)".into(),
-                );
-            }
-        }
-    };
-    let mut wire = pending[..end].to_vec();
-    wire.extend_from_slice(&[0; 8]);
-    let decoded = match TestResponse::try_decode_streamed(&wire) {
-        Ok(d) => d,
-        Err(e) => {
-            let note = format!("malformed streamed response prelude: {e}");
-            let detail = serde_json::json!({ "detail": note });
-            return Err((
-                gateway_error(StatusCode::BAD_GATEWAY, "Internal server error", detail),
-                note,
-            ));
-        }
-    };
-    let mut res = http::Response::new(());
-    *res.status_mut() = decoded.status();
-    for (name, value) in decoded.headers() {
-        if !HOP_BY_HOP.contains(&name.as_str()) {
-            res.headers_mut().append(name.clone(), value.clone());
-        }
-    }
-    Ok((res, Bytes::copy_from_slice(&pending[end + 8..]), s))
 }

@@ -681,13 +681,13 @@ async fn handle(
                                 rest,
                                 what,
                             }),
-                            Err((res, note)) => {
+                            Err(note) => {
                                 return Ok(log(
                                     &shared,
                                     &head.method,
                                     &uri,
                                     started,
-                                    res,
+                                    gateway::bad_gateway(&note),
                                     Some(note),
                                 ));
                             }

@@ -5,7 +5,9 @@
 //! - the package has two binaries: deploy builds `iot-catalog`, named by
 //!   `bin` in `[package.metadata.lambada]`, without `--bin`;
 //! - the API function `lambada-iot-catalog` behind a REST API with
-//!   `POST /devices/activate`;
+//!   `POST /devices/activate` and the streaming `GET /devices/export.csv`
+//!   (a `responseTransferMode: STREAM` integration on the
+//!   `response-streaming-invocations` URI);
 //! - the trigger function `lambada-iot-catalog-register` (`Handler` =
 //!   `register`), from the same zip, with nothing wired to it (`#[invoke]`:
 //!   no event-source mapping, no permission), and its ARN in deploy's
@@ -31,7 +33,7 @@ fn manifest() -> String {
 
 #[tokio::test]
 async fn deploy_creates_the_register_function_and_the_api_and_remove_deletes_them() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_recording();
     common::create_table(&moto, common::TABLE).await;
     let conf = moto.sdk_config();
     let lambda = aws_sdk_lambda::Client::new(&conf);
@@ -101,9 +103,46 @@ async fn deploy_creates_the_register_function_and_the_api_and_remove_deletes_the
     let uri = format!(
         "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{api_arn}/invocations"
     );
+    let streaming = format!(
+        "arn:aws:apigateway:us-east-1:lambda:path/2021-11-15/functions/{api_arn}/response-streaming-invocations"
+    );
     assert_eq!(
         api_methods(&apigw, api).await,
-        [("/devices/activate".to_owned(), "POST".to_owned(), uri)]
+        [
+            ("/devices/activate".to_owned(), "POST".to_owned(), uri),
+            (
+                "/devices/export.csv".to_owned(),
+                "GET".to_owned(),
+                streaming
+            ),
+        ]
+    );
+    // moto keeps the URI but not the transfer mode: what deploy sent.
+    let import = moto
+        .requests()
+        .into_iter()
+        .find(|r| {
+            r["method"] == "POST"
+                && r["url"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("/restapis?mode=import")
+                || r["method"] == "PUT" && r["url"].as_str().unwrap_or("").contains("/restapis/")
+        })
+        .expect("the REST API's definition was sent");
+    let definition: serde_json::Value =
+        serde_json::from_str(&lambada_test_support::request_body(&import)).unwrap();
+    let integration = |path: &str, method: &str| {
+        definition["paths"][path][method]["x-amazon-apigateway-integration"].clone()
+    };
+    assert_eq!(
+        integration("/devices/export.csv", "get")["responseTransferMode"],
+        "STREAM"
+    );
+    assert!(
+        integration("/devices/activate", "post")
+            .get("responseTransferMode")
+            .is_none()
     );
 
     // Remove: both functions and the API go; the table stays.
@@ -127,4 +166,53 @@ async fn deploy_creates_the_register_function_and_the_api_and_remove_deletes_the
         .send()
         .await
         .expect("remove leaves the table");
+}
+
+/// Behind a function URL, an app with a streaming route gets a
+/// `RESPONSE_STREAM` URL; a redeploy writes nothing.
+#[tokio::test]
+async fn a_function_url_of_a_streaming_app_streams() {
+    let moto = Moto::start_with_recording();
+    common::create_table(&moto, common::TABLE).await;
+    let lambda = aws_sdk_lambda::Client::new(&moto.sdk_config());
+    let manifest = manifest();
+    let deploy = moto.lambada(&[
+        "deploy",
+        "--debug",
+        "--api",
+        "url",
+        "--manifest-path",
+        &manifest,
+    ]);
+    deploy.assert_success("deploy");
+    let url = lambda
+        .get_function_url_config()
+        .function_name(FUNCTION)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        url.invoke_mode(),
+        Some(&aws_sdk_lambda::types::InvokeMode::ResponseStream)
+    );
+    assert!(
+        deploy.stdout.contains(url.function_url()),
+        "{}",
+        deploy.stdout
+    );
+    moto.start_recording();
+    moto.lambada(&[
+        "deploy",
+        "--debug",
+        "--api",
+        "url",
+        "--manifest-path",
+        &manifest,
+    ])
+    .assert_success("redeploy");
+    assert_eq!(
+        moto.writes(),
+        Vec::<String>::new(),
+        "a no-op redeploy writes nothing"
+    );
 }
