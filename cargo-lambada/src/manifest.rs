@@ -334,7 +334,14 @@ impl TriggerEntry {
 /// event type in common and filters that can match the same key ("Configurations
 /// overlap").
 fn s3_overlaps(triggers: &[TriggerEntry]) -> Vec<String> {
-    let s3: Vec<(&TriggerEntry, Vec<String>, Option<&str>, Option<&str>)> = triggers
+    /// A trigger, its events, prefix and suffix.
+    type Filters<'a> = (
+        &'a TriggerEntry,
+        Vec<String>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let s3: Vec<Filters<'_>> = triggers
         .iter()
         .filter(|t| t.kind == TriggerKind::S3)
         .map(|t| {
@@ -857,6 +864,36 @@ mod tests {
             t.function_name("app"),
             format!("app-{}", t.handler.replace('_', "-"))
         );
+    }
+
+    #[test]
+    fn overlapping_s3_triggers_are_refused() {
+        let t = |handler: &str, settings: serde_json::Value| TriggerEntry {
+            kind: TriggerKind::S3,
+            handler: handler.into(),
+            module: String::new(),
+            event: "S3Object".into(),
+            source: "uploads".into(),
+            batch_size: None,
+            batch_window: None,
+            starting_position: None,
+            input: None,
+            timeout: None,
+            memory: None,
+            concurrency: None,
+            authorizer: None,
+            kind_settings: Some(settings),
+        };
+        let created = |prefix: &str| serde_json::json!({"events": ["s3:ObjectCreated:*"], "prefix": prefix, "suffix": null});
+        let both = [t("a", created("in/")), t("b", created("in/csv/"))];
+        let e = s3_overlaps(&both);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("`a` (s3) and trigger `b`"), "{e:?}");
+        assert!(s3_overlaps(&[t("a", created("in/")), t("b", created("out/"))]).is_empty());
+        let removed = serde_json::json!({"events": ["s3:ObjectRemoved:Delete"]});
+        assert!(s3_overlaps(&[t("a", created("in/")), t("b", removed)]).is_empty());
+        let put = serde_json::json!({"events": ["s3:ObjectCreated:Put"]});
+        assert_eq!(s3_overlaps(&[t("a", created("in/")), t("b", put)]).len(), 1);
     }
 
     #[test]

@@ -106,11 +106,10 @@ fn check(s: &Settings, errors: &mut Errors) {
                 }
             }
         }
-        Some(Extra::Str(e)) => {
-            if !EVENTS.contains(&e.value().as_str()) {
-                errors.spanned(e.span(), unknown_event(&e.value()));
-            }
+        Some(Extra::Str(e)) if !EVENTS.contains(&e.value().as_str()) => {
+            errors.spanned(e.span(), unknown_event(&e.value()));
         }
+        Some(Extra::Str(_)) => {}
     }
     for key in ["prefix", "suffix"] {
         match s.extra(key) {

@@ -321,6 +321,7 @@ async fn read_grants(aws: &Aws, ctx: &mut Ctx, name: &str) -> Result<Vec<Grant>,
 
 /// Adds the permission `sid` for `principal` from `source_arn`, unless
 /// present; a statement `sid` for another source is replaced.
+#[allow(clippy::too_many_arguments)]
 async fn ensure_grant(
     aws: &Aws,
     ctx: &mut Ctx,
