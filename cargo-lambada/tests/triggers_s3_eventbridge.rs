@@ -47,6 +47,15 @@ fn fixture() -> PathBuf {
     dest.join("Cargo.toml")
 }
 
+/// Held by the tests that build the fixture: a build running beside the
+/// deploy test could remake the zip between its two deploys, and the
+/// second would then (rightly) update the code.
+static BUILDS: Mutex<()> = Mutex::new(());
+
+fn one_build_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    BUILDS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn function_arn(name: &str) -> String {
     format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}")
 }
@@ -245,7 +254,9 @@ fn foreign_lambda_entry() -> (String, String, Vec<String>, Vec<String>) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[allow(clippy::await_holding_lock)] // the other tests wait, on their own threads
 async fn deploy_read_back_converge_and_remove_s3_and_eventbridge_triggers() {
+    let _build = one_build_at_a_time();
     let moto = Moto::start_with_recording();
     let c = clients(&moto);
     create_sources(&c).await;
@@ -425,7 +436,9 @@ async fn deploy_read_back_converge_and_remove_s3_and_eventbridge_triggers() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[allow(clippy::await_holding_lock)] // the other tests wait, on their own threads
 async fn a_missing_bucket_is_named() {
+    let _build = one_build_at_a_time();
     let moto = Moto::start_with_recording();
     let c = clients(&moto);
     c.events
@@ -457,6 +470,7 @@ async fn a_missing_bucket_is_named() {
 
 #[test]
 fn routes_lists_the_bucket_and_the_patterns() {
+    let _build = one_build_at_a_time();
     let manifest = fixture();
     let out = Command::new(CLI)
         .args(["lambada", "routes", "--manifest-path"])
@@ -498,6 +512,7 @@ fn routes_lists_the_bucket_and_the_patterns() {
 #[test]
 fn package_emits_the_rules_and_the_bucket_permission() {
     need("cfn-lint");
+    let _build = one_build_at_a_time();
     let out = tempfile::tempdir().unwrap();
     let manifest = fixture();
     let status = Command::new(CLI)
