@@ -46,6 +46,8 @@ pub enum Example {
     S3,
     /// An EventBridge scheduled event.
     Schedule,
+    /// An EventBridge event (`shop.orders` / `OrderPlaced`).
+    EventBridge,
 }
 
 impl Example {
@@ -60,6 +62,7 @@ impl Example {
             Example::Sqs => include_str!("../events/sqs.json"),
             Example::S3 => include_str!("../events/s3.json"),
             Example::Schedule => include_str!("../events/schedule.json"),
+            Example::EventBridge => include_str!("../events/eventbridge.json"),
         }
     }
 }
@@ -109,6 +112,15 @@ pub struct InvokeArgs {
     /// (plain JSON; `old` or `new` may be left out: an insert or a removal).
     #[arg(long = "ddb-stream", value_name = "FILE", group = "source")]
     pub ddb_stream: Option<PathBuf>,
+    /// Send an S3 `ObjectCreated:Put` notification for this object:
+    /// `s3://BUCKET/KEY`, or a KEY of the `#[s3]` handler's bucket.
+    #[arg(long, value_name = "KEY", group = "source")]
+    pub s3: Option<String>,
+    /// Send an EventBridge event whose `detail` is this file's JSON (`-`
+    /// reads standard input), with the `source` and `detail-type` of the
+    /// `#[event_pattern]` handler's pattern.
+    #[arg(long = "event-bridge", value_name = "FILE", group = "source")]
+    pub event_bridge: Option<PathBuf>,
     /// Invoke directly with this JSON payload (`@FILE` reads a file), as the
     /// SDK, an IoT rule or Step Functions would.
     #[arg(long, value_name = "JSON", group = "source")]
@@ -203,6 +215,8 @@ fn source(args: &InvokeArgs, region: &str) -> Result<Source, Box<dyn std::error:
             Example::Sns => Some(TriggerKind::Sns),
             Example::Sqs => Some(TriggerKind::Sqs),
             Example::Schedule => Some(TriggerKind::Schedule),
+            Example::S3 => Some(TriggerKind::S3),
+            Example::EventBridge => Some(TriggerKind::EventBridge),
             _ => None,
         };
         return Ok(Source::Event(e.json().as_bytes().to_vec(), kind));
@@ -238,6 +252,25 @@ fn source(args: &InvokeArgs, region: &str) -> Result<Source, Box<dyn std::error:
         let event = serde_json::to_vec(&events::dynamodb("lambada-table", &changes))?;
         return Ok(Source::Event(event, Some(TriggerKind::DynamoDbStream)));
     }
+    if let Some(uri) = &args.s3 {
+        let (bucket, key) = match uri.strip_prefix("s3://") {
+            Some(rest) => rest
+                .split_once('/')
+                .ok_or_else(|| format!("--s3 {uri}: write `s3://BUCKET/KEY`, or the KEY alone"))?,
+            None => ("", uri.as_str()),
+        };
+        if key.is_empty() {
+            return Err(format!("--s3 {uri}: the key is empty").into());
+        }
+        let event = serde_json::to_vec(&events::s3(bucket, "ObjectCreated:Put", &[key]))?;
+        return Ok(Source::Event(event, Some(TriggerKind::S3)));
+    }
+    if let Some(path) = &args.event_bridge {
+        let detail: serde_json::Value = serde_json::from_slice(&read_input(path)?)
+            .map_err(|e| format!("the --event-bridge file is not JSON: {e}"))?;
+        let event = serde_json::to_vec(&events::event_bridge("", "", &detail))?;
+        return Ok(Source::Event(event, Some(TriggerKind::EventBridge)));
+    }
     if let Some(p) = &args.payload {
         let bytes = match p.strip_prefix('@') {
             Some(file) => read_input(&PathBuf::from(file))?,
@@ -256,7 +289,7 @@ fn source(args: &InvokeArgs, region: &str) -> Result<Source, Box<dyn std::error:
         (None, Some(p)) => (Method::POST, p.clone()),
         _ => {
             return Err(
-                "nothing to send: use --event, --example, --get, --post, --sns, --sqs, --kinesis, --ddb-stream, --schedule or --payload"
+                "nothing to send: use --event, --example, --get, --post, --sns, --sqs, --kinesis, --ddb-stream, --s3, --event-bridge, --schedule or --payload"
                     .into(),
             );
         }
@@ -320,6 +353,15 @@ async fn invoke(
         }
     };
     let handler = pick_handler(args.handler.as_deref(), kind, &build.manifest.triggers)?;
+    let event = match build
+        .manifest
+        .triggers
+        .iter()
+        .find(|t| t.handler == handler)
+    {
+        Some(t) if args.s3.is_some() || args.event_bridge.is_some() => fit_to_trigger(event, t),
+        _ => event,
+    };
     if handler != "bootstrap" {
         eprintln!("lambada: invoking the function of handler `{handler}`");
     }
@@ -407,6 +449,41 @@ async fn print_stream(
     println!();
     eprintln!("lambada: {chunks} chunk(s)");
     Ok(())
+}
+
+/// Fills in what `--s3` and `--event-bridge` leave to the handler's
+/// trigger: the bucket of a bare key; the pattern's first `source` and
+/// `detail-type`.
+fn fit_to_trigger(event: Vec<u8>, t: &TriggerEntry) -> Vec<u8> {
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&event) else {
+        return event;
+    };
+    match t.kind {
+        TriggerKind::S3 => {
+            if let Some(records) = v["Records"].as_array_mut() {
+                for r in records {
+                    if r["s3"]["bucket"]["name"] == "" {
+                        r["s3"]["bucket"]["name"] = t.source.clone().into();
+                        r["s3"]["bucket"]["arn"] = format!("arn:aws:s3:::{}", t.source).into();
+                    }
+                }
+            }
+        }
+        TriggerKind::EventBridge => {
+            let pattern = t
+                .kind_settings
+                .as_ref()
+                .map(|k| k["pattern"].clone())
+                .unwrap_or_default();
+            for (field, default) in [("source", "lambada.invoke"), ("detail-type", "Invoke")] {
+                if v[field] == "" {
+                    v[field] = pattern[field][0].as_str().unwrap_or(default).into();
+                }
+            }
+        }
+        _ => return event,
+    }
+    serde_json::to_vec(&v).unwrap_or(event)
 }
 
 /// The changes of `--ddb-stream`: an array of `{"keys", "old", "new"}`

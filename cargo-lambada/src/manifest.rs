@@ -62,6 +62,11 @@ pub enum TriggerKind {
     Invoke,
     /// `#[authorizer]`: a Lambda authorizer of the API.
     Authorizer,
+    /// `#[s3]`: an S3 bucket's event notifications.
+    S3,
+    /// `#[event_pattern]`: an EventBridge rule with an event pattern.
+    #[serde(rename = "event_pattern")]
+    EventBridge,
 }
 
 impl TriggerKind {
@@ -75,6 +80,8 @@ impl TriggerKind {
             TriggerKind::Schedule => "schedule",
             TriggerKind::Invoke => "invoke",
             TriggerKind::Authorizer => "authorizer",
+            TriggerKind::S3 => "s3",
+            TriggerKind::EventBridge => "event_pattern",
         }
     }
 
@@ -169,6 +176,11 @@ pub struct TriggerEntry {
     /// An `#[authorizer]`'s kind, identity sources and TTL.
     #[serde(default)]
     pub authorizer: Option<AuthorizerEntry>,
+    /// The settings of the kinds that have more than a source (`settings`
+    /// in the manifest): `#[s3]`'s `events`, `prefix` and `suffix`,
+    /// `#[event_pattern]`'s `pattern`.
+    #[serde(default, rename = "settings", skip_serializing_if = "Option::is_none")]
+    pub kind_settings: Option<serde_json::Value>,
 }
 
 /// How API Gateway calls an `#[authorizer]`.
@@ -279,6 +291,31 @@ impl TriggerEntry {
         if let Some(i) = &self.input {
             out.push(format!("input {i}"));
         }
+        if let Some(k) = &self.kind_settings {
+            match self.kind {
+                TriggerKind::S3 => {
+                    let list = |v: &serde_json::Value| {
+                        v.as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|e| e.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    };
+                    out.push(list(&k["events"]));
+                    for key in ["prefix", "suffix"] {
+                        if let Some(v) = k[key].as_str() {
+                            out.push(format!("{key} {v}"));
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(p) = k.get("pattern") {
+                        out.push(format!("pattern {p}"));
+                    }
+                }
+            }
+        }
         if let Some(a) = &self.authorizer {
             out.push(format!(
                 "{} {}, ttl {} s",
@@ -302,6 +339,65 @@ impl TriggerEntry {
             out.join(", ")
         }
     }
+}
+
+/// The `#[s3]` triggers S3 would refuse together: on one bucket, with an
+/// event type in common and filters that can match the same key ("Configurations
+/// overlap").
+fn s3_overlaps(triggers: &[TriggerEntry]) -> Vec<String> {
+    /// A trigger, its events, prefix and suffix.
+    type Filters<'a> = (
+        &'a TriggerEntry,
+        Vec<String>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let s3: Vec<Filters<'_>> = triggers
+        .iter()
+        .filter(|t| t.kind == TriggerKind::S3)
+        .map(|t| {
+            let k = t.kind_settings.as_ref();
+            let events: Vec<String> = k
+                .and_then(|k| k["events"].as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|e| e.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .filter(|v: &Vec<String>| !v.is_empty())
+                .unwrap_or_else(|| vec!["s3:ObjectCreated:*".into()]);
+            let text = |key: &str| k.and_then(|k| k[key].as_str()).filter(|v| !v.is_empty());
+            (t, events, text("prefix"), text("suffix"))
+        })
+        .collect();
+    let event_overlap = |a: &str, b: &str| {
+        let covers = |wild: &str, e: &str| {
+            wild.strip_suffix('*')
+                .is_some_and(|stem| e.starts_with(stem))
+        };
+        a == b || covers(a, b) || covers(b, a)
+    };
+    let mut out = Vec::new();
+    for (i, (a, ea, pa, sa)) in s3.iter().enumerate() {
+        for (b, eb, pb, sb) in &s3[i + 1..] {
+            let events = ea.iter().any(|x| eb.iter().any(|y| event_overlap(x, y)));
+            let prefixes = match (pa, pb) {
+                (Some(x), Some(y)) => x.starts_with(y) || y.starts_with(x),
+                _ => true,
+            };
+            let suffixes = match (sa, sb) {
+                (Some(x), Some(y)) => x.ends_with(y) || y.ends_with(x),
+                _ => true,
+            };
+            if a.source == b.source && events && prefixes && suffixes {
+                out.push(format!(
+                    "trigger `{}` (s3) and trigger `{}` (s3) take the same events of the same keys of bucket `{}`, which S3 refuses: give them different `prefix` or `suffix` filters, or different `events`",
+                    a.handler, b.handler, a.source
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// The whole manifest.
@@ -353,6 +449,8 @@ impl Manifest {
                     TriggerKind::Sqs => "a queue",
                     TriggerKind::Kinesis => "a stream",
                     TriggerKind::DynamoDbStream => "a table",
+                    TriggerKind::S3 => "a bucket",
+                    TriggerKind::EventBridge => "an event bus",
                     _ => "a schedule expression",
                 };
                 problems.push(format!("{at}: no source: give it {what}"));
@@ -403,6 +501,7 @@ impl Manifest {
                 ));
             }
         }
+        problems.extend(s3_overlaps(&self.triggers));
         if problems.is_empty() {
             Ok(())
         } else {
@@ -762,6 +861,7 @@ mod tests {
             memory: None,
             concurrency: None,
             authorizer: None,
+            kind_settings: None,
         };
         let name = t.function_name("my-rather-long-application-name");
         assert_eq!(name.len(), 64, "{name}");
@@ -775,6 +875,36 @@ mod tests {
             t.function_name("app"),
             format!("app-{}", t.handler.replace('_', "-"))
         );
+    }
+
+    #[test]
+    fn overlapping_s3_triggers_are_refused() {
+        let t = |handler: &str, settings: serde_json::Value| TriggerEntry {
+            kind: TriggerKind::S3,
+            handler: handler.into(),
+            module: String::new(),
+            event: "S3Object".into(),
+            source: "uploads".into(),
+            batch_size: None,
+            batch_window: None,
+            starting_position: None,
+            input: None,
+            timeout: None,
+            memory: None,
+            concurrency: None,
+            authorizer: None,
+            kind_settings: Some(settings),
+        };
+        let created = |prefix: &str| serde_json::json!({"events": ["s3:ObjectCreated:*"], "prefix": prefix, "suffix": null});
+        let both = [t("a", created("in/")), t("b", created("in/csv/"))];
+        let e = s3_overlaps(&both);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("`a` (s3) and trigger `b`"), "{e:?}");
+        assert!(s3_overlaps(&[t("a", created("in/")), t("b", created("out/"))]).is_empty());
+        let removed = serde_json::json!({"events": ["s3:ObjectRemoved:Delete"]});
+        assert!(s3_overlaps(&[t("a", created("in/")), t("b", removed)]).is_empty());
+        let put = serde_json::json!({"events": ["s3:ObjectCreated:Put"]});
+        assert_eq!(s3_overlaps(&[t("a", created("in/")), t("b", put)]).len(), 1);
     }
 
     #[test]

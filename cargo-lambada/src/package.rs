@@ -629,6 +629,95 @@ pub fn route_source_arn(
 
 /// A CloudFormation logical id: `prefix` + the alphanumeric CamelCase of
 /// `name` + `suffix` (`on_ses` → `TriggerOnSesFunction`).
+/// An `#[s3]` trigger's resources. CloudFormation sets a bucket's
+/// notifications only on an `AWS::S3::Bucket` the same stack creates, and
+/// the bucket of a trigger is not the stack's: the template holds the
+/// invoke permission (scoped to the bucket and the account), and an output
+/// with the notification entry to add to the bucket's configuration, which
+/// `cargo lambada deploy` does (merging with the bucket's other
+/// notifications), as can `aws s3api put-bucket-notification-configuration`.
+fn s3_resources(
+    t: &TriggerEntry,
+    name: &str,
+    id: &str,
+    function_id: &str,
+    resources: &mut serde_json::Map<String, Value>,
+    outputs: &mut serde_json::Map<String, Value>,
+) {
+    let want = crate::deploy::S3Settings::of(t);
+    resources.insert(
+        format!("{id}Permission"),
+        json!({
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": {"Fn::GetAtt": [function_id, "Arn"]},
+                "Principal": "s3.amazonaws.com",
+                "SourceArn": {"Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::{}", t.source)},
+                "SourceAccount": {"Ref": "AWS::AccountId"}
+            }
+        }),
+    );
+    let mut entry = json!({
+        "Id": crate::deploy::s3_configuration_id(name),
+        "LambdaFunctionArn": "${FunctionArn}",
+        "Events": want.events,
+    });
+    let rules: Vec<Value> = want
+        .rules()
+        .into_iter()
+        .map(|(n, v)| json!({"Name": n, "Value": v}))
+        .collect();
+    if !rules.is_empty() {
+        entry["Filter"] = json!({"Key": {"FilterRules": rules}});
+    }
+    outputs.insert(
+        format!("{id}BucketNotification"),
+        json!({
+            "Description": format!(
+                "Add this to the LambdaFunctionConfigurations of bucket {} (CloudFormation cannot change a bucket it did not create): `cargo lambada deploy` does, keeping the bucket's other notifications",
+                t.source
+            ),
+            "Value": {"Fn::Sub": [entry.to_string(), {"FunctionArn": {"Fn::GetAtt": [function_id, "Arn"]}}]}
+        }),
+    );
+}
+
+/// An `#[event_pattern]` trigger's rule on its bus, targeting the
+/// function (the permission is added with the others).
+fn event_rule_resources(
+    cfg: &Config,
+    t: &TriggerEntry,
+    id: &str,
+    name: &str,
+    function_arn: &Value,
+    resources: &mut serde_json::Map<String, Value>,
+) {
+    let pattern = t
+        .kind_settings
+        .as_ref()
+        .and_then(|k| k.get("pattern"))
+        .cloned()
+        .unwrap_or_default();
+    resources.insert(
+        format!("{id}Rule"),
+        json!({
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "Name": name,
+                "EventBusName": if t.source.is_empty() { "default" } else { t.source.as_str() },
+                "EventPattern": pattern,
+                "State": "ENABLED",
+                "Targets": [{"Id": "lambada", "Arn": function_arn}],
+                "Tags": [
+                    {"Key": "lambada:function", "Value": cfg.function},
+                    {"Key": "lambada:trigger", "Value": t.handler}
+                ]
+            }
+        }),
+    );
+}
+
 fn logical_id(prefix: &str, name: &str, suffix: &str) -> String {
     let mut out = String::from(prefix);
     let mut upper = true;
@@ -957,6 +1046,19 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
                 );
             }
             TriggerKind::Authorizer => {}
+            TriggerKind::S3 => {
+                s3_resources(t, &name, id, &function_id, &mut resources, &mut outputs);
+            }
+            TriggerKind::EventBridge => {
+                event_rule_resources(cfg, t, id, &name, &function_arn, &mut resources);
+                resources.insert(
+                    format!("{id}Permission"),
+                    permission(
+                        "events.amazonaws.com",
+                        json!({"Fn::GetAtt": [format!("{id}Rule"), "Arn"]}),
+                    ),
+                );
+            }
         }
     }
     Ok(json!({

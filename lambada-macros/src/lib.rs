@@ -14,7 +14,6 @@ mod main_attr;
 mod openapi;
 mod route;
 mod routes;
-mod schedule;
 mod trigger;
 
 fn debug(name: &str, tokens: proc_macro2::TokenStream) -> TokenStream {
@@ -75,7 +74,7 @@ macro_rules! trigger_attr {
         pub fn $name(args: TokenStream, item: TokenStream) -> TokenStream {
             debug(
                 stringify!($name),
-                trigger::expand(trigger::Kind::$kind, args.into(), item.into()),
+                trigger::expand(&trigger::kinds::$kind, args.into(), item.into()),
             )
         }
     )*};
@@ -89,31 +88,45 @@ trigger_attr! {
     ///
     /// Every trigger attribute also takes `timeout = <s>`, `memory = <MB>`
     /// and `concurrency = <n>` for the function deploy creates for it.
-    sns => Sns;
+    sns => SNS;
     /// Runs this function for each message of an SQS queue:
     /// `#[sqs(queue = "orders", batch_size = 10, batch_window = 5)]`. The
     /// first argument is `SqsMessage<T>`; failed messages are reported in
     /// `batchItemFailures`, so only they are retried.
-    sqs => Sqs;
+    sqs => SQS;
     /// Runs this function for each record of a Kinesis stream:
     /// `#[kinesis(stream = "clicks", starting_position = "LATEST",
     /// batch_size = 100)]`. The first argument is `KinesisRecord<T>`; the
     /// first failure stops the batch and is reported in `batchItemFailures`.
-    kinesis => Kinesis;
+    kinesis => KINESIS;
     /// Runs this function for each record of a DynamoDB table's stream:
     /// `#[dynamodb_stream(table = "devices")]`. The first argument is
     /// `StreamRecord<T>`, with old and new images as plain `T`.
-    dynamodb_stream => DynamoDbStream;
+    dynamodb_stream => DYNAMODB_STREAM;
+    /// Runs this function for each object event of an S3 bucket:
+    /// `#[s3(bucket = "uploads", events = ["s3:ObjectCreated:*"], prefix =
+    /// "incoming/", suffix = ".csv")]` (`events` defaults to
+    /// `s3:ObjectCreated:*`; the names are checked at compile time). The
+    /// first argument is `S3Object`, its key URL-decoded; a failure is a
+    /// function error, so Lambda retries. Deploy adds the function to the
+    /// bucket's notification configuration, keeping the others.
+    s3 => S3;
+    /// Runs this function for each event an EventBridge rule matches:
+    /// `#[event_pattern(source = ["shop.orders"], detail_type =
+    /// ["OrderPlaced"], bus = "orders")]` (`bus` defaults to `default`). The
+    /// first argument is `EventBridgeEvent<T>`, `T` the event's `detail`; a
+    /// failure is a function error, so Lambda retries.
+    event_pattern => EVENT_PATTERN;
     /// Runs this function on an EventBridge schedule:
     /// `#[schedule("rate(15 minutes)")]`, `#[schedule("cron(0 12 * * ? *)",
     /// input = {"key": "value"})]`. The expression is checked at compile
     /// time. The argument is `ScheduledEvent`, or `Json<T>` of the `input`.
-    schedule => Schedule;
+    schedule => SCHEDULE;
     /// A function invoked directly (the SDK, an IoT rule, Step Functions)
     /// with a JSON payload: `#[invoke] async fn register(Json(d):
     /// Json<Device>) -> Result<Json<Reply>, Error>`. The return value is the
     /// response; an error is a function error.
-    invoke => Invoke;
+    invoke => INVOKE;
     /// A Lambda authorizer API Gateway runs before the routes it protects:
     /// `#[authorizer(token)]` (the value of one header, `Authorization`
     /// unless `identity = "header.NAME"`) or `#[authorizer(request,
@@ -124,7 +137,7 @@ trigger_attr! {
     /// `Decision` (or `Result<Decision, E>`). A route names it without
     /// quotes, `#[get("/reports", auth = api_key)]`, so a typo is a compile
     /// error; deploy gives it a function of its own from the same zip.
-    authorizer => Authorizer;
+    authorizer => AUTHORIZER;
 }
 
 /// Routes requests with the given method: `#[route(GET, "/users/<id>")]`.

@@ -56,8 +56,9 @@
 //!
 //! ## Triggers
 //!
-//! `#[sns]`, `#[sqs]`, `#[kinesis]`, `#[dynamodb_stream]`, `#[schedule]` and
-//! `#[invoke]` handlers go in the same table; each is deployed as a function
+//! `#[sns]`, `#[sqs]`, `#[kinesis]`, `#[dynamodb_stream]`, `#[s3]`,
+//! `#[event_pattern]`, `#[schedule]` and `#[invoke]` handlers go in the same
+//! table; each is deployed as a function
 //! of its own from the same binary. See [`trigger`].
 //!
 //! ## Authorizers and CORS
@@ -130,8 +131,8 @@ pub use http;
 pub use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 pub use invocation::Invocation;
 pub use lambada_macros::{
-    HttpError, authorizer, delete, dynamodb_stream, get, head, invoke, kinesis, main, options,
-    patch, post, put, route, routes, schedule, sns, sqs,
+    HttpError, authorizer, delete, dynamodb_stream, event_pattern, get, head, invoke, kinesis,
+    main, options, patch, post, put, route, routes, s3, schedule, sns, sqs,
 };
 pub use method::Method;
 pub use request::{Context, EventKind, Request};
@@ -147,14 +148,14 @@ pub mod prelude {
     pub use crate::auth::{AuthContext, Claims};
     pub use crate::authorizer::{AuthorizerRequest, Decision};
     pub use crate::trigger::{
-        Failures, KinesisRecord, LambdaContext, Raw, Records, ScheduledEvent, SnsMessage,
-        SqsMessage, StreamRecord,
+        EventBridgeEvent, Failures, KinesisRecord, LambdaContext, Raw, Records, S3Object,
+        ScheduledEvent, SnsMessage, SqsMessage, StreamRecord,
     };
     pub use crate::{
         Context, Cookies, Cors, EventKind, Form, HeaderMap, HeaderName, Html, HttpError,
         IntoResponse, Json, Problem, Query, RawEvent, Redirect, Request, Response, Routes, State,
-        StatusCode, authorizer, delete, dynamodb_stream, get, head, invoke, kinesis, options,
-        patch, post, put, route, routes, schedule, sns, sqs,
+        StatusCode, authorizer, delete, dynamodb_stream, event_pattern, get, head, invoke, kinesis,
+        options, patch, post, put, route, routes, s3, schedule, sns, sqs,
     };
 }
 
@@ -323,10 +324,10 @@ pub mod __private {
     pub use crate::state::StateKey;
     pub use crate::stream::{StreamProbe, ViaNoStream, ViaStreams};
     pub use crate::trigger::{
-        DynamoDbStreamInput, FromInvocation, InvokeInput, KinesisInput, OneFuture, ScheduleInput,
-        SnsInput, SqsInput, Trigger, TriggerCall, TriggerFuture, TriggerKind, TriggerOutput,
-        drive_dynamodb_stream, drive_invoke, drive_kinesis, drive_schedule, drive_sns, drive_sqs,
-        stub_trigger,
+        DynamoDbStreamInput, EventBridgeInput, FromInvocation, InvokeInput, KinesisInput,
+        OneFuture, S3Input, ScheduleInput, SnsInput, SqsInput, Trigger, TriggerCall, TriggerFuture,
+        TriggerKind, TriggerOutput, drive_dynamodb_stream, drive_event_bridge, drive_invoke,
+        drive_kinesis, drive_s3, drive_schedule, drive_sns, drive_sqs, stub_trigger,
     };
     pub use lambada_path::Segment;
     pub use serde_json;

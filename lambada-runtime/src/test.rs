@@ -1224,6 +1224,80 @@ pub mod events {
         ev.authorizer_event(None, &identity)
     }
 
+    /// An S3 event notification with one record per key (S3 sends one),
+    /// `event_name` as S3 writes it (`ObjectCreated:Put`, no `s3:`).
+    /// Keys are encoded as S3 encodes them (`+` for a space, `%XX` for the
+    /// rest of what is not a letter, digit or one of `-_.*/`), so handlers
+    /// see them decoded as on Lambda.
+    pub fn s3(bucket: &str, event_name: &str, keys: &[&str]) -> Value {
+        let records: Vec<Value> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                json!({
+                    "eventVersion": "2.1",
+                    "eventSource": "aws:s3",
+                    "awsRegion": REGION,
+                    "eventTime": "2026-11-25T00:00:00.000Z",
+                    "eventName": event_name,
+                    "userIdentity": {"principalId": "AWS:AIDAINPONIXQXHT3IKHL2"},
+                    "requestParameters": {"sourceIPAddress": "203.0.113.7"},
+                    "responseElements": {
+                        "x-amz-request-id": format!("C3D13FE58DE4C81{i}"),
+                        "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"
+                    },
+                    "s3": {
+                        "s3SchemaVersion": "1.0",
+                        "configurationId": "lambada",
+                        "bucket": {
+                            "name": bucket,
+                            "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                            "arn": format!("arn:aws:s3:::{bucket}")
+                        },
+                        "object": {
+                            "key": s3_key(key),
+                            "size": 1024,
+                            "eTag": "d41d8cd98f00b204e9800998ecf8427e",
+                            "sequencer": format!("0055AED6DCD90281E{i}")
+                        }
+                    }
+                })
+            })
+            .collect();
+        json!({ "Records": records })
+    }
+
+    /// A key as S3 writes it in notifications.
+    fn s3_key(key: &str) -> String {
+        let mut out = String::new();
+        for b in key.bytes() {
+            match b {
+                b' ' => out.push('+'),
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' | b'/' => {
+                    out.push(char::from(b))
+                }
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+        out
+    }
+
+    /// An event as EventBridge delivers it to a rule's target: `source`,
+    /// `detail-type` and `detail` as given, on the default bus.
+    pub fn event_bridge<T: Serialize>(source: &str, detail_type: &str, detail: &T) -> Value {
+        json!({
+            "version": "0",
+            "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+            "detail-type": detail_type,
+            "source": source,
+            "account": ACCOUNT,
+            "time": "2026-11-25T00:00:00Z",
+            "region": REGION,
+            "resources": [],
+            "detail": serde_json::to_value(detail).expect("the detail serializes")
+        })
+    }
+
     /// The event an EventBridge schedule rule sends (when its target has no
     /// constant input; with one, the function receives that input).
     pub fn schedule(rule: &str) -> Value {

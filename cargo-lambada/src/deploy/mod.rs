@@ -47,6 +47,8 @@ mod rest;
 mod role;
 mod triggers;
 
+pub(crate) use triggers::s3::{S3Settings, configuration_id as s3_configuration_id};
+
 const MARKER: &str = "managed by cargo-lambada for function";
 const TAG: &str = "lambada:function";
 

@@ -286,7 +286,7 @@ async fn serve(
         println!();
         manifest::print_triggers(&first.manifest, &cfg.function);
         println!(
-            "(triggers run with `cargo lambada invoke --sns | --sqs | --kinesis | --ddb-stream | --schedule | --payload`)"
+            "(triggers run with `cargo lambada invoke --sns | --sqs | --kinesis | --ddb-stream | --s3 | --event-bridge | --schedule | --payload`)"
         );
     }
     let protected: std::collections::BTreeSet<&str> = first

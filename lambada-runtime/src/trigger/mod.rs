@@ -45,6 +45,8 @@
 //! | `#[dynamodb_stream(table = "…")]` | [`StreamRecord<T>`], once per record | as Kinesis |
 //! | `#[schedule("rate(…)")]` | [`ScheduledEvent`], or [`Json<T>`](crate::Json) of the rule's constant `input` | a function error |
 //! | `#[invoke]` | [`Json<T>`](crate::Json) or `serde_json::Value`: the payload | a function error; the return value is the response |
+//! | `#[s3(bucket = "…")]` | [`S3Object`], once per record (the key URL-decoded) | a function error: S3 invokes asynchronously, so Lambda retries (twice by default), then the on-failure destination |
+//! | `#[event_pattern(source = […])]` | [`EventBridgeEvent<T>`], `T` the `detail` | a function error, retried by Lambda as for S3 |
 //!
 //! For SQS, Kinesis and DynamoDB Streams, the event argument may also be
 //! [`Records<R>`](Records) (`Records<KinesisRecord<T>>`, …): one call with
@@ -57,12 +59,21 @@
 //! handler error, with the reason logged. A panic fails its record (the
 //! process serves on). Handlers return `()`, `Result<(), E>`, or for
 //! `#[invoke]` `Json<T>` / `Result<Json<T>, E>` (`E: Display`).
+//!
+//! # One file per kind
+//!
+//! Each kind of source is one module here (`sns.rs`, `s3.rs`, …): its
+//! event types, how an invocation's payload splits into records and how
+//! their failures are reported ([`TriggerInput`], [`Batch`]), and the
+//! bound that names the event types its attribute accepts (`SnsInput`,
+//! …). Adding a kind is adding its module and one line to the
+//! [`TriggerKind`] list below (and the same in `lambada-macros` and
+//! `cargo-lambada`).
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use aws_lambda_events::event;
 use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -73,40 +84,70 @@ use crate::invocation::Invocation;
 use crate::panic::{CatchUnwind, panic_message};
 use crate::state::{StateKey, States};
 
-pub use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent as ScheduledEvent;
+mod dynamodb;
+mod eventbridge;
+mod invoke;
+mod kinesis;
+mod s3;
+mod schedule;
+mod sns;
+mod sqs;
 
-/// What kind of source invokes a trigger handler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TriggerKind {
-    /// `#[sns]`: an SNS topic subscription.
-    Sns,
-    /// `#[sqs]`: an SQS event-source mapping.
-    Sqs,
-    /// `#[kinesis]`: a Kinesis event-source mapping.
-    Kinesis,
-    /// `#[dynamodb_stream]`: a DynamoDB Streams event-source mapping.
-    DynamoDbStream,
-    /// `#[schedule]`: an EventBridge schedule rule.
-    Schedule,
-    /// `#[invoke]`: direct invocation (the SDK, an IoT rule, Step Functions).
-    Invoke,
-    /// `#[authorizer]`: API Gateway, before a protected route.
-    Authorizer,
+pub use dynamodb::{
+    Change, DynamoDbStreamInput, StreamRecord, drive_dynamodb_stream, plain_item, plain_value,
+};
+pub use eventbridge::{EventBridgeEvent, EventBridgeInput, drive_event_bridge};
+pub use invoke::{InvokeInput, drive_invoke};
+pub use kinesis::{KinesisInput, KinesisRecord, drive_kinesis};
+pub use s3::{S3Input, S3Object, drive_s3};
+pub use schedule::{ScheduleInput, ScheduledEvent, drive_schedule};
+pub use sns::{SnsInput, SnsMessage, drive_sns};
+pub use sqs::{SqsInput, SqsMessage, drive_sqs};
+
+/// The registry of trigger kinds: the [`TriggerKind`] variant and the
+/// name the route manifest, messages and the attribute use.
+macro_rules! trigger_kinds {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// What kind of source invokes a trigger handler.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum TriggerKind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl TriggerKind {
+            /// Every kind, in the order of the registry.
+            pub const ALL: &'static [TriggerKind] = &[$(TriggerKind::$variant),*];
+
+            /// The name in the route manifest and in messages (`dynamodb_stream`).
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(TriggerKind::$variant => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl TriggerKind {
-    /// The name in the route manifest and in messages (`dynamodb_stream`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            TriggerKind::Sns => "sns",
-            TriggerKind::Sqs => "sqs",
-            TriggerKind::Kinesis => "kinesis",
-            TriggerKind::DynamoDbStream => "dynamodb_stream",
-            TriggerKind::Schedule => "schedule",
-            TriggerKind::Invoke => "invoke",
-            TriggerKind::Authorizer => "authorizer",
-        }
-    }
+trigger_kinds! {
+    /// `#[sns]`: an SNS topic subscription.
+    Sns => "sns",
+    /// `#[sqs]`: an SQS event-source mapping.
+    Sqs => "sqs",
+    /// `#[kinesis]`: a Kinesis event-source mapping.
+    Kinesis => "kinesis",
+    /// `#[dynamodb_stream]`: a DynamoDB Streams event-source mapping.
+    DynamoDbStream => "dynamodb_stream",
+    /// `#[schedule]`: an EventBridge schedule rule.
+    Schedule => "schedule",
+    /// `#[invoke]`: direct invocation (the SDK, an IoT rule, Step Functions).
+    Invoke => "invoke",
+    /// `#[authorizer]`: API Gateway, before a protected route.
+    Authorizer => "authorizer",
+    /// `#[s3]`: an S3 bucket's event notifications.
+    S3 => "s3",
+    /// `#[event_pattern]`: an EventBridge rule matching an event pattern.
+    EventBridge => "event_pattern",
 }
 
 impl fmt::Display for TriggerKind {
@@ -133,8 +174,8 @@ pub struct Trigger {
     pub module: &'static str,
     /// The event argument's type, as written.
     pub event: &'static str,
-    /// Topic, queue, stream (name or ARN), table (name or stream ARN), or
-    /// the schedule expression; empty for `#[invoke]`.
+    /// Topic, queue, stream (name or ARN), table (name or stream ARN),
+    /// bucket, event bus, or the schedule expression; empty for `#[invoke]`.
     pub source: &'static str,
     /// Records per invocation (SQS, Kinesis, DynamoDB Streams).
     pub batch_size: Option<u32>,
@@ -144,6 +185,10 @@ pub struct Trigger {
     pub starting_position: Option<&'static str>,
     /// The schedule's constant input, as JSON text.
     pub input: Option<&'static str>,
+    /// The settings of the kinds that have more than a source, as JSON
+    /// text: `#[s3]`'s `events`, `prefix` and `suffix`, `#[event_pattern]`'s
+    /// `pattern`.
+    pub settings: Option<&'static str>,
     /// The function timeout in seconds.
     pub timeout: Option<u32>,
     /// The function memory in MB.
@@ -172,6 +217,7 @@ impl Trigger {
             "batch_window": self.batch_window,
             "starting_position": self.starting_position,
             "input": self.input.and_then(|i| serde_json::from_str::<serde_json::Value>(i).ok()),
+            "settings": self.settings.and_then(|i| serde_json::from_str::<serde_json::Value>(i).ok()),
             "timeout": self.timeout,
             "memory": self.memory,
             "concurrency": self.concurrency,
@@ -321,86 +367,11 @@ impl Payload for Raw {
     }
 }
 
-/// One SNS message (an `#[sns]` handler runs once per record).
-#[derive(Debug, Clone)]
-pub struct SnsMessage<T = Raw> {
-    /// The message, decoded.
-    pub body: T,
-    /// The record as SNS sent it (message id, topic ARN, subject,
-    /// timestamp, attributes).
-    pub record: event::sns::SnsMessage,
-}
-
-/// One SQS message.
-#[derive(Debug, Clone)]
-pub struct SqsMessage<T = Raw> {
-    /// The body, decoded.
-    pub body: T,
-    /// The message as SQS sent it (id, attributes, receipt handle, …).
-    pub record: event::sqs::SqsMessage,
-}
-
-/// One Kinesis record.
-#[derive(Debug, Clone)]
-pub struct KinesisRecord<T = Raw> {
-    /// The record's data (base64-decoded), decoded.
-    pub data: T,
-    /// The record as Kinesis sent it (partition key, sequence number, …).
-    pub record: event::kinesis::KinesisEventRecord,
-}
-
-/// What happened to a DynamoDB item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    /// `INSERT`.
-    Insert,
-    /// `MODIFY`.
-    Modify,
-    /// `REMOVE`.
-    Remove,
-}
-
-/// One DynamoDB Streams record, its images converted from DynamoDB's
-/// attribute-value JSON (`{"S": "x"}`) into plain values of `T`.
-#[derive(Debug, Clone)]
-pub struct StreamRecord<T = serde_json::Value> {
-    /// Insert, modify or remove.
-    pub change: Change,
-    /// The item's key attributes, as plain JSON.
-    pub keys: serde_json::Value,
-    /// The item before the change (streams with `OLD_IMAGE` or
-    /// `NEW_AND_OLD_IMAGES`, and not for inserts).
-    pub old: Option<T>,
-    /// The item after the change (streams with `NEW_IMAGE` or
-    /// `NEW_AND_OLD_IMAGES`, and not for removals).
-    pub new: Option<T>,
-    /// The record as the stream sent it.
-    pub record: event::dynamodb::EventRecord,
-}
-
 /// A record of a batch source, with the identifier `batchItemFailures`
 /// names it by.
 pub trait BatchRecord: TriggerInput {
     /// The message id (SQS) or sequence number (Kinesis, DynamoDB Streams).
     fn item_id(&self) -> &str;
-}
-
-impl<T: Payload + Send + 'static> BatchRecord for SqsMessage<T> {
-    fn item_id(&self) -> &str {
-        self.record.message_id.as_deref().unwrap_or("")
-    }
-}
-
-impl<T: Payload + Send + 'static> BatchRecord for KinesisRecord<T> {
-    fn item_id(&self) -> &str {
-        &self.record.kinesis.sequence_number
-    }
-}
-
-impl<T: DeserializeOwned + Send + 'static> BatchRecord for StreamRecord<T> {
-    fn item_id(&self) -> &str {
-        self.record.change.sequence_number.as_deref().unwrap_or("")
-    }
 }
 
 /// Every record of an invocation at once, for handlers that work on the
@@ -485,210 +456,6 @@ fn shape_error(kind: &str, e: serde_json::Error) -> TriggerError {
     )
 }
 
-impl<T: Payload + Send + 'static> TriggerInput for SnsMessage<T> {
-    fn batch(payload: &[u8]) -> Result<Batch<Self>, TriggerError> {
-        let ev: event::sns::SnsEvent =
-            serde_json::from_slice(payload).map_err(|e| shape_error("an SNS event", e))?;
-        let items = ev
-            .records
-            .into_iter()
-            .map(|r| {
-                let body = T::decode(r.sns.message.as_bytes());
-                (
-                    r.sns.message_id.clone(),
-                    body.map(|body| SnsMessage {
-                        body,
-                        record: r.sns,
-                    }),
-                )
-            })
-            .collect();
-        Ok(Batch {
-            items,
-            policy: Policy::AllOrError,
-            undecoded: Vec::new(),
-            decoded: Vec::new(),
-        })
-    }
-}
-
-impl<T: Payload + Send + 'static> TriggerInput for SqsMessage<T> {
-    fn batch(payload: &[u8]) -> Result<Batch<Self>, TriggerError> {
-        let ev: event::sqs::SqsEvent =
-            serde_json::from_slice(payload).map_err(|e| shape_error("an SQS event", e))?;
-        let fifo = ev.records.iter().any(|r| {
-            r.event_source_arn
-                .as_deref()
-                .is_some_and(|a| a.ends_with(".fifo"))
-        });
-        let items = ev
-            .records
-            .into_iter()
-            .map(|r| {
-                let id = r.message_id.clone().unwrap_or_default();
-                let body = T::decode(r.body.as_deref().unwrap_or("").as_bytes());
-                (id, body.map(|body| SqsMessage { body, record: r }))
-            })
-            .collect();
-        Ok(Batch {
-            items,
-            policy: if fifo {
-                Policy::StopAtFirst
-            } else {
-                Policy::ReportEach
-            },
-            undecoded: Vec::new(),
-            decoded: Vec::new(),
-        })
-    }
-}
-
-impl<T: Payload + Send + 'static> TriggerInput for KinesisRecord<T> {
-    fn batch(payload: &[u8]) -> Result<Batch<Self>, TriggerError> {
-        let ev: event::kinesis::KinesisEvent =
-            serde_json::from_slice(payload).map_err(|e| shape_error("a Kinesis event", e))?;
-        let items = ev
-            .records
-            .into_iter()
-            .map(|r| {
-                let id = r.kinesis.sequence_number.clone();
-                let data = T::decode(&r.kinesis.data.0);
-                (id, data.map(|data| KinesisRecord { data, record: r }))
-            })
-            .collect();
-        Ok(Batch {
-            items,
-            policy: Policy::StopAtFirst,
-            undecoded: Vec::new(),
-            decoded: Vec::new(),
-        })
-    }
-}
-
-/// An image (or the keys) as `T`: through `serde_dynamo` first (so binary
-/// attributes can fill `Vec<u8>` fields), else through plain JSON (binary
-/// as base64 text), which any `Deserialize` type, `serde_json::Value`
-/// included, can take.
-fn image<T: DeserializeOwned>(item: &serde_dynamo::Item) -> Result<Option<T>, String> {
-    if item.is_empty() {
-        return Ok(None);
-    }
-    if let Ok(v) = serde_dynamo::from_item(item.clone()) {
-        return Ok(Some(v));
-    }
-    let json = serde_json::to_value(item).map_err(|e| e.to_string())?;
-    serde_json::from_value(plain_item(&json))
-        .map(Some)
-        .map_err(|e| {
-            format!(
-                "cannot convert the image into `{}`: {e}",
-                std::any::type_name::<T>()
-            )
-        })
-}
-
-/// `{"name": {"S": "x"}, ...}` → `{"name": "x", ...}`.
-pub fn plain_item(item: &serde_json::Value) -> serde_json::Value {
-    match item {
-        serde_json::Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| (k.clone(), plain_value(v)))
-            .collect::<serde_json::Map<_, _>>()
-            .into(),
-        other => other.clone(),
-    }
-}
-
-/// One DynamoDB attribute value (`{"N": "1"}`, `{"L": [...]}`, …) as plain
-/// JSON: numbers as numbers (text when JSON cannot hold them exactly),
-/// binary as base64 text, sets as arrays.
-pub fn plain_value(av: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    let Some((tag, v)) = av.as_object().and_then(|m| m.iter().next()) else {
-        return av.clone();
-    };
-    let number = |n: &Value| -> Value {
-        let text = n.as_str().unwrap_or_default();
-        serde_json::from_str::<serde_json::Number>(text)
-            .ok()
-            .filter(|num| num.to_string() == text)
-            .map(Value::Number)
-            .unwrap_or_else(|| Value::String(text.to_owned()))
-    };
-    match tag.as_str() {
-        "S" | "B" | "BOOL" => v.clone(),
-        "NULL" => Value::Null,
-        "N" => number(v),
-        "SS" | "BS" => v.clone(),
-        "NS" => Value::Array(v.as_array().into_iter().flatten().map(number).collect()),
-        "L" => Value::Array(
-            v.as_array()
-                .into_iter()
-                .flatten()
-                .map(plain_value)
-                .collect(),
-        ),
-        "M" => plain_item(v),
-        _ => av.clone(),
-    }
-}
-
-impl<T: DeserializeOwned + Send + 'static> TriggerInput for StreamRecord<T> {
-    fn batch(payload: &[u8]) -> Result<Batch<Self>, TriggerError> {
-        let ev: event::dynamodb::Event = serde_json::from_slice(payload)
-            .map_err(|e| shape_error("a DynamoDB Streams event", e))?;
-        let items = ev
-            .records
-            .into_iter()
-            .map(|r| {
-                let id = r.change.sequence_number.clone().unwrap_or_default();
-                let converted = (|| {
-                    let change = match r.event_name.as_str() {
-                        "INSERT" => Change::Insert,
-                        "MODIFY" => Change::Modify,
-                        "REMOVE" => Change::Remove,
-                        other => return Err(format!("unknown eventName `{other}`")),
-                    };
-                    let keys = image::<serde_json::Value>(&r.change.keys)?.unwrap_or_default();
-                    Ok((
-                        change,
-                        keys,
-                        image(&r.change.old_image)?,
-                        image(&r.change.new_image)?,
-                    ))
-                })();
-                let converted = converted.map(|(change, keys, old, new)| StreamRecord {
-                    change,
-                    keys,
-                    old,
-                    new,
-                    record: r,
-                });
-                (id, converted)
-            })
-            .collect();
-        Ok(Batch {
-            items,
-            policy: Policy::StopAtFirst,
-            undecoded: Vec::new(),
-            decoded: Vec::new(),
-        })
-    }
-}
-
-impl TriggerInput for ScheduledEvent {
-    fn batch(payload: &[u8]) -> Result<Batch<Self>, TriggerError> {
-        let ev: ScheduledEvent = serde_json::from_slice(payload)
-            .map_err(|e| shape_error("an EventBridge scheduled event", e))?;
-        Ok(Batch {
-            items: vec![(ev.id.clone().unwrap_or_default(), Ok(ev))],
-            policy: Policy::Single,
-            undecoded: Vec::new(),
-            decoded: Vec::new(),
-        })
-    }
-}
-
 impl<T: DeserializeOwned + Send + 'static> TriggerInput for Json<T> {
     fn batch(payload: &[u8]) -> Result<Batch<Self>, TriggerError> {
         let value = serde_json::from_slice(payload).map(Json).map_err(|e| {
@@ -725,66 +492,6 @@ impl TriggerInput for serde_json::Value {
         })
     }
 }
-
-/// Event argument types of `#[sns]` handlers.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be the event argument of an `#[sns]` handler",
-    label = "not an event type for this trigger",
-    note = "`#[sns]` handlers take `SnsMessage<T>` (`T: Deserialize`, or `Raw`) as their first argument"
-)]
-pub trait SnsInput: TriggerInput {}
-impl<T: Payload + Send + 'static> SnsInput for SnsMessage<T> {}
-
-/// Event argument types of `#[sqs]` handlers.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be the event argument of an `#[sqs]` handler",
-    label = "not an event type for this trigger",
-    note = "`#[sqs]` handlers take `SqsMessage<T>` (`T: Deserialize`, or `Raw`), or `Records<SqsMessage<T>>` for the whole batch, as their first argument"
-)]
-pub trait SqsInput: TriggerInput {}
-impl<T: Payload + Send + 'static> SqsInput for SqsMessage<T> {}
-impl<T: Payload + Send + 'static> SqsInput for Records<SqsMessage<T>> {}
-
-/// Event argument types of `#[kinesis]` handlers.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be the event argument of a `#[kinesis]` handler",
-    label = "not an event type for this trigger",
-    note = "`#[kinesis]` handlers take `KinesisRecord<T>` (`T: Deserialize`, or `Raw`), or `Records<KinesisRecord<T>>` for the whole batch, as their first argument"
-)]
-pub trait KinesisInput: TriggerInput {}
-impl<T: Payload + Send + 'static> KinesisInput for KinesisRecord<T> {}
-impl<T: Payload + Send + 'static> KinesisInput for Records<KinesisRecord<T>> {}
-
-/// Event argument types of `#[dynamodb_stream]` handlers.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be the event argument of a `#[dynamodb_stream]` handler",
-    label = "not an event type for this trigger",
-    note = "`#[dynamodb_stream]` handlers take `StreamRecord<T>` (`T: Deserialize`, default `serde_json::Value`) as their first argument"
-)]
-pub trait DynamoDbStreamInput: TriggerInput {}
-impl<T: DeserializeOwned + Send + 'static> DynamoDbStreamInput for StreamRecord<T> {}
-impl<T: DeserializeOwned + Send + 'static> DynamoDbStreamInput for Records<StreamRecord<T>> {}
-
-/// Event argument types of `#[schedule]` handlers.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be the event argument of a `#[schedule]` handler",
-    label = "not an event type for this trigger",
-    note = "`#[schedule]` handlers take `ScheduledEvent`, or `Json<T>` / `serde_json::Value` for the rule's constant `input`"
-)]
-pub trait ScheduleInput: TriggerInput {}
-impl ScheduleInput for ScheduledEvent {}
-impl<T: DeserializeOwned + Send + 'static> ScheduleInput for Json<T> {}
-impl ScheduleInput for serde_json::Value {}
-
-/// Event argument types of `#[invoke]` handlers.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be the event argument of an `#[invoke]` handler",
-    label = "not an event type for this trigger",
-    note = "`#[invoke]` handlers take `Json<T>` or `serde_json::Value`: the invocation payload"
-)]
-pub trait InvokeInput: TriggerInput {}
-impl<T: DeserializeOwned + Send + 'static> InvokeInput for Json<T> {}
-impl InvokeInput for serde_json::Value {}
 
 /// What a handler call produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -965,66 +672,6 @@ pub fn drive<'a, T: TriggerInput>(
     })
 }
 
-/// [`drive`] for `#[sns]` handlers (the bound gives the error when the
-/// event argument is of another kind).
-#[doc(hidden)]
-pub fn drive_sns<'a, T: SnsInput>(
-    call: &'a TriggerCall<'a>,
-    one: for<'b> fn(T, &'b TriggerCall<'b>) -> OneFuture<'b>,
-) -> TriggerFuture<'a> {
-    drive(call, one)
-}
-
-/// [`drive`] for `#[sqs]` handlers (the bound gives the error when the
-/// event argument is of another kind).
-#[doc(hidden)]
-pub fn drive_sqs<'a, T: SqsInput>(
-    call: &'a TriggerCall<'a>,
-    one: for<'b> fn(T, &'b TriggerCall<'b>) -> OneFuture<'b>,
-) -> TriggerFuture<'a> {
-    drive(call, one)
-}
-
-/// [`drive`] for `#[kinesis]` handlers (the bound gives the error when the
-/// event argument is of another kind).
-#[doc(hidden)]
-pub fn drive_kinesis<'a, T: KinesisInput>(
-    call: &'a TriggerCall<'a>,
-    one: for<'b> fn(T, &'b TriggerCall<'b>) -> OneFuture<'b>,
-) -> TriggerFuture<'a> {
-    drive(call, one)
-}
-
-/// [`drive`] for `#[dynamodb_stream]` handlers (the bound gives the error when the
-/// event argument is of another kind).
-#[doc(hidden)]
-pub fn drive_dynamodb_stream<'a, T: DynamoDbStreamInput>(
-    call: &'a TriggerCall<'a>,
-    one: for<'b> fn(T, &'b TriggerCall<'b>) -> OneFuture<'b>,
-) -> TriggerFuture<'a> {
-    drive(call, one)
-}
-
-/// [`drive`] for `#[schedule]` handlers (the bound gives the error when the
-/// event argument is of another kind).
-#[doc(hidden)]
-pub fn drive_schedule<'a, T: ScheduleInput>(
-    call: &'a TriggerCall<'a>,
-    one: for<'b> fn(T, &'b TriggerCall<'b>) -> OneFuture<'b>,
-) -> TriggerFuture<'a> {
-    drive(call, one)
-}
-
-/// [`drive`] for `#[invoke]` handlers (the bound gives the error when the
-/// event argument is of another kind).
-#[doc(hidden)]
-pub fn drive_invoke<'a, T: InvokeInput>(
-    call: &'a TriggerCall<'a>,
-    one: for<'b> fn(T, &'b TriggerCall<'b>) -> OneFuture<'b>,
-) -> TriggerFuture<'a> {
-    drive(call, one)
-}
-
 fn batch_response(failures: &[String]) -> serde_json::Value {
     let items: Vec<_> = failures
         .iter()
@@ -1065,6 +712,7 @@ pub const fn stub_trigger(handler: &'static str) -> Trigger {
         batch_window: None,
         starting_position: None,
         input: None,
+        settings: None,
         timeout: None,
         memory: None,
         concurrency: None,

@@ -1,5 +1,9 @@
-//! `#[sns]`, `#[sqs]`, `#[kinesis]`, `#[dynamodb_stream]`, `#[schedule]`,
-//! `#[invoke]`: parse → validate → expand, like the route attributes.
+//! The trigger attributes (`#[sns]`, `#[sqs]`, `#[kinesis]`,
+//! `#[dynamodb_stream]`, `#[s3]`, `#[event_pattern]`, `#[schedule]`,
+//! `#[invoke]`, `#[authorizer]`): parse → validate → expand, like the route
+//! attributes. What differs between kinds is data and two hooks in each
+//! kind's module ([`Kind`]); adding a kind is adding its module, a line in
+//! [`kinds`] and its `#[proc_macro_attribute]` in `lib.rs`.
 
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
@@ -7,121 +11,200 @@ use syn::spanned::Spanned;
 
 use crate::attr::Errors;
 use crate::route::{type_string, type_tail};
-use crate::schedule;
 
+mod authorizer;
+mod dynamodb;
+mod eventbridge;
+mod invoke;
+mod kinesis;
+mod s3;
+mod schedule;
+pub(crate) mod schedule_expr;
+mod sns;
+mod sqs;
+
+/// The registry of trigger attributes: `lib.rs` declares one
+/// `#[proc_macro_attribute]` per entry.
+pub(crate) mod kinds {
+    pub(crate) use super::authorizer::KIND as AUTHORIZER;
+    pub(crate) use super::dynamodb::KIND as DYNAMODB_STREAM;
+    pub(crate) use super::eventbridge::KIND as EVENT_PATTERN;
+    pub(crate) use super::invoke::KIND as INVOKE;
+    pub(crate) use super::kinesis::KIND as KINESIS;
+    pub(crate) use super::s3::KIND as S3;
+    pub(crate) use super::schedule::KIND as SCHEDULE;
+    pub(crate) use super::sns::KIND as SNS;
+    pub(crate) use super::sqs::KIND as SQS;
+}
+
+/// What comes before the `key = value` settings.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Sns,
-    Sqs,
-    Kinesis,
-    DynamoDbStream,
-    Schedule,
-    Invoke,
-    Authorizer,
+pub(crate) enum Leading {
+    /// Nothing: `#[sns(topic = "…")]`.
+    None,
+    /// A schedule expression: `#[schedule("rate(5 minutes)", …)]`.
+    Expression,
+    /// An optional authorizer kind: `#[authorizer(request, …)]`.
+    AuthorizerKind,
+}
+
+/// One kind of trigger: everything the attribute needs to know about it.
+/// Each kind's module defines its `KIND`.
+pub(crate) struct Kind {
+    /// The attribute's name (`dynamodb_stream`), as in messages.
+    pub attr: &'static str,
+    /// The `TriggerKind` variant.
+    pub variant: &'static str,
+    /// The key naming the source, for the kinds that have one.
+    pub source_key: Option<&'static str>,
+    /// The source when the key is left out; `None`: the key is required.
+    pub source_default: Option<&'static str>,
+    /// The keys the attribute takes besides the source and the function
+    /// settings.
+    pub keys: &'static [&'static str],
+    /// An example of the attribute, for messages.
+    pub example: &'static str,
+    /// The event argument type when the handler takes none.
+    pub default_event: &'static str,
+    /// The runtime's `drive_*` function, whose bound checks the event type.
+    pub driver: &'static str,
+    /// The batch size when none is given (polled sources).
+    pub batch_size: Option<u32>,
+    /// Whether the source is a stream (a starting position, `LATEST` by
+    /// default).
+    pub stream: bool,
+    /// What comes before the settings.
+    pub leading: Leading,
+    /// Whether this is `#[authorizer]` (an `AuthorizerDef` and spec).
+    pub authorizer: bool,
+    /// The kind's own checks of the settings.
+    pub check: fn(&Settings, &mut Errors),
+    /// The kind's settings for the manifest (JSON text), if it has any
+    /// beyond the common fields.
+    pub settings: fn(&Settings) -> Option<String>,
 }
 
 impl Kind {
-    fn attr(self) -> &'static str {
-        match self {
-            Kind::Sns => "sns",
-            Kind::Sqs => "sqs",
-            Kind::Kinesis => "kinesis",
-            Kind::DynamoDbStream => "dynamodb_stream",
-            Kind::Schedule => "schedule",
-            Kind::Invoke => "invoke",
-            Kind::Authorizer => "authorizer",
-        }
+    fn attr(&self) -> &'static str {
+        self.attr
     }
-    fn variant(self) -> TokenStream {
-        match self {
-            Kind::Sns => quote!(Sns),
-            Kind::Sqs => quote!(Sqs),
-            Kind::Kinesis => quote!(Kinesis),
-            Kind::DynamoDbStream => quote!(DynamoDbStream),
-            Kind::Schedule => quote!(Schedule),
-            Kind::Invoke => quote!(Invoke),
-            Kind::Authorizer => quote!(Authorizer),
-        }
+    fn source_key(&self) -> Option<&'static str> {
+        self.source_key
     }
-    /// The key naming the source, for the kinds that have one.
-    fn source_key(self) -> Option<&'static str> {
-        match self {
-            Kind::Sns => Some("topic"),
-            Kind::Sqs => Some("queue"),
-            Kind::Kinesis => Some("stream"),
-            Kind::DynamoDbStream => Some("table"),
-            Kind::Schedule | Kind::Invoke | Kind::Authorizer => None,
-        }
+    fn keys(&self) -> &'static [&'static str] {
+        self.keys
     }
-    /// The keys the attribute takes besides the source and the function
-    /// settings.
-    fn keys(self) -> &'static [&'static str] {
-        match self {
-            Kind::Sns => &[],
-            Kind::Sqs => &["batch_size", "batch_window"],
-            Kind::Kinesis | Kind::DynamoDbStream => {
-                &["batch_size", "batch_window", "starting_position"]
-            }
-            Kind::Schedule => &["input"],
-            Kind::Invoke => &[],
-            Kind::Authorizer => &["identity", "ttl"],
-        }
+    fn example(&self) -> &'static str {
+        self.example
     }
-    fn example(self) -> &'static str {
-        match self {
-            Kind::Sns => "#[sns(topic = \"notifications\")]",
-            Kind::Sqs => "#[sqs(queue = \"orders\", batch_size = 10)]",
-            Kind::Kinesis => "#[kinesis(stream = \"clicks\", starting_position = \"LATEST\")]",
-            Kind::DynamoDbStream => "#[dynamodb_stream(table = \"devices\")]",
-            Kind::Schedule => "#[schedule(\"rate(15 minutes)\")]",
-            Kind::Invoke => "#[invoke]",
-            Kind::Authorizer => {
-                "#[authorizer(request, identity = \"header.x-api-key\", ttl = 300)]"
-            }
-        }
+    fn default_event(&self) -> TokenStream {
+        self.default_event.parse().expect("a type path")
     }
-    /// The event argument type when the handler takes none.
-    fn default_event(self) -> TokenStream {
-        match self {
-            Kind::Sns => quote!(::lambada::trigger::SnsMessage),
-            Kind::Sqs => quote!(::lambada::trigger::SqsMessage),
-            Kind::Kinesis => quote!(::lambada::trigger::KinesisRecord),
-            Kind::DynamoDbStream => quote!(::lambada::trigger::StreamRecord),
-            Kind::Schedule | Kind::Invoke => quote!(::lambada::__private::serde_json::Value),
-            Kind::Authorizer => quote!(::lambada::authorizer::AuthorizerRequest),
-        }
+    fn driver(&self) -> TokenStream {
+        self.driver.parse().expect("an identifier")
     }
-    fn driver(self) -> TokenStream {
+    fn variant(&self) -> TokenStream {
+        self.variant.parse().expect("an identifier")
+    }
+}
+
+/// No checks beyond the common ones.
+pub(crate) fn no_check(_: &Settings, _: &mut Errors) {}
+
+/// No settings beyond the common fields.
+pub(crate) fn no_settings(_: &Settings) -> Option<String> {
+    None
+}
+
+/// The value of a kind's own key (`events = [...]`, `prefix = "..."`).
+pub(crate) enum Extra {
+    /// A string.
+    Str(syn::LitStr),
+    /// A list of strings, and the span of the whole list.
+    List(Vec<syn::LitStr>, Span),
+}
+
+impl Extra {
+    pub(crate) fn span(&self) -> Span {
         match self {
-            Kind::Sns => quote!(drive_sns),
-            Kind::Sqs => quote!(drive_sqs),
-            Kind::Kinesis => quote!(drive_kinesis),
-            Kind::DynamoDbStream => quote!(drive_dynamodb_stream),
-            Kind::Schedule => quote!(drive_schedule),
-            Kind::Invoke => quote!(drive_invoke),
-            Kind::Authorizer => quote!(drive_authorizer),
+            Extra::Str(s) => s.span(),
+            Extra::List(_, span) => *span,
         }
     }
 }
 
 const FUNCTION_KEYS: [&str; 3] = ["timeout", "memory", "concurrency"];
 
+/// The keys this module parses itself; the others of a kind's `keys` are
+/// the kind's own ([`Extra`]), checked by its `check`.
+const BUILT_IN_KEYS: [&str; 6] = [
+    "batch_size",
+    "batch_window",
+    "starting_position",
+    "input",
+    "identity",
+    "ttl",
+];
+
+/// A kind's own key: a string or a list of strings.
+fn extra_value(key: &str, value: &syn::Expr) -> syn::Result<Extra> {
+    let lit = |e: &syn::Expr| match e {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(l),
+            ..
+        }) => Some(l.clone()),
+        _ => None,
+    };
+    if let Some(l) = lit(value) {
+        return Ok(Extra::Str(l));
+    }
+    if let syn::Expr::Array(a) = value {
+        let items = a
+            .elems
+            .iter()
+            .map(|e| {
+                lit(e).ok_or_else(|| {
+                    syn::Error::new(
+                        e.span(),
+                        format!("`{key}` takes strings: `{key} = [\"...\"]`"),
+                    )
+                })
+            })
+            .collect::<syn::Result<Vec<_>>>()?;
+        return Ok(Extra::List(items, value.span()));
+    }
+    Err(syn::Error::new(
+        value.span(),
+        format!("`{key}` takes a string or a list of strings"),
+    ))
+}
+
 #[derive(Default)]
-struct Settings {
-    source: Option<String>,
-    batch_size: Option<u32>,
-    batch_size_span: Option<Span>,
-    batch_window: Option<u32>,
-    starting_position: Option<String>,
-    input: Option<String>,
-    timeout: Option<u32>,
-    memory: Option<u32>,
-    concurrency: Option<u32>,
+pub(crate) struct Settings {
+    pub(crate) source: Option<String>,
+    pub(crate) source_span: Option<Span>,
+    pub(crate) batch_size: Option<u32>,
+    pub(crate) batch_size_span: Option<Span>,
+    pub(crate) batch_window: Option<u32>,
+    pub(crate) starting_position: Option<String>,
+    pub(crate) input: Option<String>,
+    pub(crate) timeout: Option<u32>,
+    pub(crate) memory: Option<u32>,
+    pub(crate) concurrency: Option<u32>,
     /// `#[authorizer(token)]` (the default) or `#[authorizer(request)]`.
-    request: bool,
-    identity: Vec<String>,
-    identity_span: Option<Span>,
-    ttl: Option<u32>,
+    pub(crate) request: bool,
+    pub(crate) identity: Vec<String>,
+    pub(crate) identity_span: Option<Span>,
+    pub(crate) ttl: Option<u32>,
+    /// The kind's own keys, by name.
+    pub(crate) extra: Vec<(String, Extra)>,
+}
+
+impl Settings {
+    /// The value of the kind's own key `key`, if given.
+    pub(crate) fn extra(&self, key: &str) -> Option<&Extra> {
+        self.extra.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
 }
 
 /// Checks one identity source of an authorizer: `header.NAME` or
@@ -198,16 +281,16 @@ fn json_text(tokens: TokenStream, out: &mut String) {
     }
 }
 
-fn parse_args(kind: Kind, args: TokenStream, errors: &mut Errors) -> Settings {
+fn parse_args(kind: &Kind, args: TokenStream, errors: &mut Errors) -> Settings {
     let mut s = Settings::default();
     let mut tokens = args.into_iter().peekable();
     // `#[schedule("rate(5 minutes)")]`: the expression comes first.
-    if kind == Kind::Schedule {
+    if kind.leading == Leading::Expression {
         match tokens.next() {
             Some(TokenTree::Literal(l)) => {
                 let lit = syn::Lit::new(l);
                 match string(&lit, "the schedule expression") {
-                    Ok(expr) => match schedule::validate(&expr.value()) {
+                    Ok(expr) => match schedule_expr::validate(&expr.value()) {
                         Ok(()) => s.source = Some(expr.value().trim().to_owned()),
                         Err(e) => errors.spanned(expr.span(), e),
                     },
@@ -233,7 +316,7 @@ fn parse_args(kind: Kind, args: TokenStream, errors: &mut Errors) -> Settings {
             }
         }
     }
-    if kind == Kind::Authorizer
+    if kind.leading == Leading::AuthorizerKind
         && let Some(TokenTree::Ident(id)) = tokens.peek()
     {
         let word = id.to_string();
@@ -272,7 +355,7 @@ fn parse_args(kind: Kind, args: TokenStream, errors: &mut Errors) -> Settings {
     while let Some(t) = it.next() {
         if let TokenTree::Ident(id) = &t
             && id == "input"
-            && kind == Kind::Schedule
+            && kind.keys.contains(&"input")
         {
             let eq = it.next();
             let value = it.next();
@@ -361,10 +444,26 @@ fn parse_args(kind: Kind, args: TokenStream, errors: &mut Errors) -> Settings {
             s.identity_span = Some(value.span());
             return Ok(());
         }
+        if kind.source_key() != Some(key.as_str())
+            && !BUILT_IN_KEYS.contains(&key.as_str())
+            && !FUNCTION_KEYS.contains(&key.as_str())
+        {
+            let value: syn::Expr = meta.value()?.parse()?;
+            let extra = extra_value(&key, &value)?;
+            if s.extra.iter().any(|(k, _)| *k == key) {
+                return Err(syn::Error::new(
+                    extra.span(),
+                    format!("`{key}` is given twice"),
+                ));
+            }
+            s.extra.push((key, extra));
+            return Ok(());
+        }
         let lit: syn::Lit = meta.value()?.parse()?;
         match key.as_str() {
-            "topic" | "queue" | "stream" | "table" => {
+            k if kind.source_key() == Some(k) => {
                 s.source = Some(string(&lit, &key)?.value().trim().to_owned());
+                s.source_span = Some(lit.span());
             }
             "batch_size" => {
                 s.batch_size = Some(int(&lit, &key, 1, 10_000)?);
@@ -391,39 +490,11 @@ fn parse_args(kind: Kind, args: TokenStream, errors: &mut Errors) -> Settings {
         }
         Ok(())
     });
-    if let Err(e) = syn::parse::Parser::parse2(parser, kept) {
-        errors.push(e);
-    }
-    if kind == Kind::Authorizer && !s.request {
-        let span = s.identity_span.unwrap_or_else(Span::call_site);
-        match s.identity.as_slice() {
-            [] => {}
-            [one] if one.starts_with("header.") => {}
-            [_] => errors.spanned(
-                span,
-                "a token authorizer reads one header: `identity = \"header.Authorization\"` (use `#[authorizer(request, …)]` for query parameters)",
-            ),
-            _ => errors.spanned(
-                span,
-                "a token authorizer reads one header; several identity sources need `#[authorizer(request, …)]`",
-            ),
-        }
-    }
-    if kind == Kind::Sqs
-        && let (Some(b), Some(source)) = (s.batch_size, &s.source)
-        && source.ends_with(".fifo")
-        && b > 10
-    {
-        errors.spanned(
-            s.batch_size_span.unwrap_or_else(Span::call_site),
-            "FIFO queues take at most 10 messages per batch: `batch_size = 10`",
-        );
-    }
-    if kind == Kind::Sqs && s.batch_size.is_some_and(|b| b > 10) && s.batch_window.is_none() {
-        errors.spanned(
-            s.batch_size_span.unwrap_or_else(Span::call_site),
-            "SQS batches over 10 messages need a batching window: add `batch_window = 1` (seconds) or more",
-        );
+    match syn::parse::Parser::parse2(parser, kept) {
+        // The kind's checks only see complete settings: a key the parser
+        // stopped at would be reported again as missing.
+        Ok(()) => (kind.check)(&s, errors),
+        Err(e) => errors.push(e),
     }
     s
 }
@@ -442,11 +513,11 @@ fn opt_str(v: Option<&str>) -> TokenStream {
     }
 }
 
-fn stub(kind: Kind, func: &syn::ItemFn) -> TokenStream {
+fn stub(kind: &Kind, func: &syn::ItemFn) -> TokenStream {
     let name = &func.sig.ident;
     let vis = &func.vis;
     let handler = name.to_string();
-    let def = (kind == Kind::Authorizer).then(|| {
+    let def = kind.authorizer.then(|| {
         quote! {
             impl ::lambada::__private::AuthorizerDef for #name {
                 const NAME: &'static str = #handler;
@@ -466,7 +537,7 @@ fn stub(kind: Kind, func: &syn::ItemFn) -> TokenStream {
     }
 }
 
-pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn expand(kind: &Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     let func: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
@@ -485,6 +556,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     let s = parse_args(kind, args, &mut errors);
     if let Some(key) = kind.source_key()
         && s.source.is_none()
+        && kind.source_default.is_none()
     {
         errors.spanned(
             Span::call_site(),
@@ -518,7 +590,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
 }
 
 fn expand_trigger(
-    kind: Kind,
+    kind: &Kind,
     func: &syn::ItemFn,
     args: &[&syn::PatType],
     s: &Settings,
@@ -569,26 +641,26 @@ fn expand_trigger(
     let driver = kind.driver();
     let drive = quote_spanned!(event_span=> ::lambada::__private::#driver::<#event_ty>);
     let variant = kind.variant();
-    let source = s.source.clone().unwrap_or_default();
-    let batch_size = opt_u32(s.batch_size.or(match kind {
-        Kind::Sqs => Some(10),
-        Kind::Kinesis | Kind::DynamoDbStream => Some(100),
-        _ => None,
-    }));
+    let source = s
+        .source
+        .clone()
+        .or(kind.source_default.map(str::to_owned))
+        .unwrap_or_default();
+    let batch_size = opt_u32(s.batch_size.or(kind.batch_size));
     let batch_window = opt_u32(s.batch_window);
-    let starting_position = opt_str(match kind {
-        Kind::Kinesis | Kind::DynamoDbStream => {
-            Some(s.starting_position.as_deref().unwrap_or("LATEST"))
-        }
-        _ => None,
-    });
+    let starting_position = opt_str(
+        kind.stream
+            .then(|| s.starting_position.as_deref().unwrap_or("LATEST")),
+    );
     let input = opt_str(s.input.as_deref());
+    let settings = (kind.settings)(s);
+    let settings = opt_str(settings.as_deref());
     let (timeout, memory, concurrency) = (
         opt_u32(s.timeout),
         opt_u32(s.memory),
         opt_u32(s.concurrency),
     );
-    let (authorizer, authorizer_def) = if kind == Kind::Authorizer {
+    let (authorizer, authorizer_def) = if kind.authorizer {
         let token = !s.request;
         let identity = if s.identity.is_empty() {
             vec!["header.Authorization".to_owned()]
@@ -650,6 +722,7 @@ fn expand_trigger(
                         batch_window: #batch_window,
                         starting_position: #starting_position,
                         input: #input,
+                        settings: #settings,
                         timeout: #timeout,
                         memory: #memory,
                         concurrency: #concurrency,
