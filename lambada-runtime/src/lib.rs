@@ -85,7 +85,8 @@
 // the crate root's `Error`), never one built on it. Lowest first:
 //
 //   method, state, invocation, panic, response   plain types
-//   request                                       Request, Context, EventKind
+//   request, describe, stream                     Request, Context, EventKind;
+//                                                 OpenAPI descriptions; streamed bodies
 //   extract, cors, decision                       extractors; CORS; authorizer data
 //   trigger                                       non-HTTP handlers
 //   authorizer, event                             #[authorizer]; HTTP events in and out

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 /// Lowest first; modules of one layer do not use each other.
 const LAYERS: &[&[&str]] = &[
     &["method", "state", "invocation", "panic", "response"],
-    &["request", "describe"],
+    &["request", "describe", "stream"],
     &["extract", "cors", "decision"],
     &["trigger"],
     &["authorizer", "event"],
