@@ -210,7 +210,9 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
         }
         (result, _) => {
             let e = result.err().map(|e| e.to_compile_error());
-            let stub = stub(&func);
+            // A method sits in an `impl` block, where no item may follow it.
+            let method = func.sig.receiver().is_some();
+            let stub = (!method).then(|| stub(&func));
             quote!(#e #func #stub)
         }
     }
