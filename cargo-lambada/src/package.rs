@@ -1304,6 +1304,7 @@ mod tests {
             triggers: Vec::new(),
             cors: None,
             openapi: None,
+            websocket: None,
         }
     }
 
