@@ -284,6 +284,7 @@ fn emit(h: &WsHandler<'_>) -> TokenStream {
                         params: &[#(#params),*],
                         states: &[#(#states),*],
                         call: __lambada_call,
+                        driver: ::lambada::__private::ws_drive,
                     });
             }
         };

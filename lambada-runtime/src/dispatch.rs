@@ -310,13 +310,9 @@ impl App {
             Ok(d) => d,
             // A WebSocket event has none of the HTTP shapes (no method).
             Err(EventError::UnknownShape) if !self.0.routes.websocket.routes.is_empty() => {
-                return match crate::websocket::decode(event) {
-                    Some(ev) => {
-                        let r = &self.0.routes;
-                        crate::websocket::handle(&r.websocket, &r.states, ev, invocation).await
-                    }
-                    None => Err(EventError::UnknownShape),
-                };
+                let r = &self.0.routes;
+                let drive = r.websocket.routes[0].driver;
+                return drive(&r.websocket, &r.states, event, invocation).await;
             }
             Err(e) => return Err(e),
         };

@@ -343,7 +343,8 @@ pub mod __private {
         stub_trigger,
     };
     pub use crate::websocket::{
-        FromWsRequest, WsFuture, WsRequest, WsRoute, extract as ws_extract, stub_ws_route,
+        FromWsRequest, WsFuture, WsRequest, WsRoute, drive as ws_drive, extract as ws_extract,
+        stub_ws_route,
     };
     pub use lambada_path::Segment;
     pub use serde_json;

@@ -88,6 +88,18 @@ pub type WsFuture<'r> = std::pin::Pin<Box<dyn std::future::Future<Output = Respo
 /// The function the WebSocket attributes generate for each handler.
 pub type WsFn = for<'r> fn(&'r WsRequest<'r>) -> WsFuture<'r>;
 
+/// What runs a WebSocket event: [`drive`], named by every handler the
+/// attributes generate, so that a binary without WebSocket handlers links
+/// no WebSocket event decoding.
+pub type WsDriver = for<'a> fn(
+    &'a WsTable,
+    &'a States,
+    &'a [u8],
+    &'a Invocation<'a>,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Vec<u8>, EventError>> + Send + 'a>,
+>;
+
 /// One WebSocket handler of the table, built by `#[ws_connect]` & co.
 #[derive(Debug)]
 pub struct WsRoute {
@@ -104,6 +116,9 @@ pub struct WsRoute {
     /// The generated dispatch function.
     #[doc(hidden)]
     pub call: WsFn,
+    /// Decodes and dispatches WebSocket events ([`drive`]).
+    #[doc(hidden)]
+    pub driver: WsDriver,
 }
 
 impl WsRoute {
@@ -121,8 +136,9 @@ impl WsRoute {
 }
 
 /// The WebSocket part of a route table.
+#[doc(hidden)]
 #[derive(Debug, Clone, Default)]
-pub(crate) struct WsTable {
+pub struct WsTable {
     pub routes: &'static [&'static WsRoute],
     pub selection: Option<Cow<'static, str>>,
 }
@@ -490,6 +506,24 @@ pub(crate) fn decode(event: &[u8]) -> Option<ApiGatewayWebsocketProxyRequest> {
     (c.connection_id.is_some() && c.event_type.is_some()).then_some(ev)
 }
 
+/// Decodes a WebSocket event and runs its handler: the [`WsDriver`] of
+/// every generated WebSocket route. `Err(UnknownShape)` for a payload that
+/// is no WebSocket event either.
+#[doc(hidden)]
+pub fn drive<'a>(
+    table: &'a WsTable,
+    states: &'a States,
+    event: &'a [u8],
+    invocation: &'a Invocation<'a>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, EventError>> + Send + 'a>> {
+    Box::pin(async move {
+        match decode(event) {
+            Some(ev) => handle(table, states, ev, invocation).await,
+            None => Err(EventError::UnknownShape),
+        }
+    })
+}
+
 /// Runs the handler of a WebSocket event and encodes its answer as a proxy
 /// response (`statusCode`, headers, body). An event of a route the table
 /// has no handler for is answered 404 (a connect without a handler, 200:
@@ -569,6 +603,15 @@ pub const fn stub_ws_route(handler: &'static str) -> WsRoute {
     fn never<'r>(_: &'r WsRequest<'r>) -> WsFuture<'r> {
         Box::pin(async { unreachable!("stub routes are never compiled into a binary") })
     }
+    fn no_driver<'a>(
+        _: &'a WsTable,
+        _: &'a States,
+        _: &'a [u8],
+        _: &'a Invocation<'a>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, EventError>> + Send + 'a>>
+    {
+        Box::pin(async { Err(EventError::UnknownShape) })
+    }
     WsRoute {
         route_key: "",
         handler,
@@ -576,6 +619,7 @@ pub const fn stub_ws_route(handler: &'static str) -> WsRoute {
         params: &[],
         states: &[],
         call: never,
+        driver: no_driver,
     }
 }
 
