@@ -286,3 +286,71 @@ fn percent_decode(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// `package` of the same app: the WebSocket API, its integration, a route
+/// per handler, the stage and the permission, and a template cfn-lint
+/// accepts.
+#[test]
+fn package_emits_the_websocket_api_and_cfn_lint_accepts_it() {
+    lambada_test_support::need("cfn-lint");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = app(dir.path(), &["sendmessage"]);
+    let out = dir.path().join("out");
+    let status = std::process::Command::new(CLI)
+        .args([
+            "lambada",
+            "package",
+            "--debug",
+            "--api",
+            "http",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .arg("--out")
+        .arg(&out)
+        .args(["--region", "us-east-1"])
+        .env(
+            "CARGO_TARGET_DIR",
+            lambada_test_support::nested_target_dir(),
+        )
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let t: Value =
+        serde_json::from_slice(&std::fs::read(out.join("template.json")).unwrap()).unwrap();
+    let r = &t["Resources"];
+    assert_eq!(r["WsApi"]["Type"], "AWS::ApiGatewayV2::Api");
+    assert_eq!(r["WsApi"]["Properties"]["ProtocolType"], "WEBSOCKET");
+    assert_eq!(
+        r["WsApi"]["Properties"]["RouteSelectionExpression"],
+        "$request.body.action"
+    );
+    assert_eq!(
+        r["WsIntegration"]["Properties"]["IntegrationType"],
+        "AWS_PROXY"
+    );
+    let mut keys: Vec<&str> = r
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|v| v["Type"] == "AWS::ApiGatewayV2::Route")
+        .filter_map(|v| v["Properties"]["RouteKey"].as_str())
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["$connect", "$default", "$disconnect", "sendmessage"]);
+    assert_eq!(r["WsStage"]["Properties"]["StageName"], "prod");
+    assert_eq!(r["WsPermission"]["Type"], "AWS::Lambda::Permission");
+    assert!(t["Outputs"]["WebSocketUrl"].is_object());
+    let role = r["Role"].to_string();
+    assert!(role.contains("execute-api:ManageConnections"), "{role}");
+    let lint = std::process::Command::new("cfn-lint")
+        .arg(out.join("template.json"))
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success(),
+        "cfn-lint: {}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}
