@@ -240,7 +240,7 @@ fn emit(h: &WsHandler<'_>) -> TokenStream {
         bindings.push(quote_spanned! {ty.span()=>
             let #var: #ty = match ::lambada::__private::ws_extract::<#ty>(__lambada_req, #arg_name) {
                 ::core::result::Result::Ok(v) => v,
-                ::core::result::Result::Err(res) => return res,
+                ::core::result::Result::Err(p) => return ::lambada::__private::respond(p),
             };
         });
         call_args.push(quote!(#var));

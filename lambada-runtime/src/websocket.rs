@@ -625,10 +625,9 @@ pub const fn stub_ws_route(handler: &'static str) -> WsRoute {
 
 /// Extracts a handler argument (what the attributes generate).
 #[doc(hidden)]
-pub fn extract<T: FromWsRequest>(req: &WsRequest<'_>, name: &'static str) -> Result<T, Response> {
-    T::from_ws_request(req).map_err(|p| {
+pub fn extract<T: FromWsRequest>(req: &WsRequest<'_>, name: &'static str) -> Result<T, Problem> {
+    T::from_ws_request(req).inspect_err(|p| {
         tracing::warn!(argument = name, route_key = req.route_key(), problem = ?p, "WebSocket argument did not extract");
-        p.into_response()
     })
 }
 
