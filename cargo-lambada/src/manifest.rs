@@ -417,6 +417,37 @@ pub struct Manifest {
     /// types (absent from older binaries).
     #[serde(default)]
     pub openapi: Option<serde_json::Value>,
+    /// The WebSocket handlers, served by the API function behind a
+    /// WebSocket API (absent without any).
+    #[serde(default)]
+    pub websocket: Option<WebSocketManifest>,
+}
+
+/// The WebSocket part of the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WebSocketManifest {
+    /// The route selection expression (`$request.body.action`).
+    pub route_selection: String,
+    /// One per handler.
+    pub routes: Vec<WsRouteEntry>,
+}
+
+/// One WebSocket handler.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WsRouteEntry {
+    /// `$connect`, `$disconnect`, `$default` or a custom key.
+    pub route_key: String,
+    pub handler: String,
+}
+
+impl Manifest {
+    /// Whether the app has WebSocket handlers (and so a WebSocket API in
+    /// front of the API function).
+    pub fn has_websocket(&self) -> bool {
+        self.websocket
+            .as_ref()
+            .is_some_and(|w| !w.routes.is_empty())
+    }
 }
 
 impl Manifest {

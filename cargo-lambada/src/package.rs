@@ -12,6 +12,8 @@ use crate::build::{self, BuildError};
 use crate::config::{self, ApiKind, Config, Settings};
 use crate::manifest::{self, Manifest, ManifestError, RouteEntry, TriggerEntry, TriggerKind};
 
+mod websocket;
+
 /// API Gateway's limits, checked before any AWS call.
 pub const MAX_RESOURCES: usize = 300;
 /// Routes an HTTP API holds.
@@ -833,7 +835,8 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
     };
     let body = openapi(cfg, m, Dialect::of(cfg.api), uri, &authorizer_uri)?;
     check_front_door(cfg, m)?;
-    let has_api = m.has_http();
+    // WebSocket handlers are served by the API function too.
+    let has_api = m.has_http() || m.has_websocket();
     let mut resources = serde_json::Map::new();
     let mut parameters = serde_json::Map::new();
     parameters.insert(
@@ -888,11 +891,14 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
                     }
                 }
             }
-            if !by_kind.is_empty() {
-                let statements: Vec<Value> = by_kind
+            if !by_kind.is_empty() || m.has_websocket() {
+                let mut statements: Vec<Value> = by_kind
                     .into_iter()
                     .map(|(kind, arns)| json!({"Effect": "Allow", "Action": kind.read_actions(), "Resource": arns}))
                     .collect();
+                if m.has_websocket() {
+                    statements.push(websocket::role_statement());
+                }
                 role["Properties"]["Policies"] = json!([{
                     "PolicyName": "lambada-triggers",
                     "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}
@@ -916,7 +922,10 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
             "Function".into(),
             function_resource(cfg, &role, &api_function),
         );
-        front_door_resources(cfg, m, body, &mut resources, &mut outputs);
+        if m.has_http() {
+            front_door_resources(cfg, m, body, &mut resources, &mut outputs);
+        }
+        websocket::resources(cfg, m, &mut resources, &mut outputs);
         outputs.insert(
             "FunctionArn".into(),
             json!({"Value": {"Fn::GetAtt": ["Function", "Arn"]}}),
@@ -1437,6 +1446,7 @@ mod tests {
             triggers: Vec::new(),
             cors: None,
             openapi: None,
+            websocket: None,
         }
     }
 

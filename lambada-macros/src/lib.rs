@@ -15,6 +15,7 @@ mod openapi;
 mod route;
 mod routes;
 mod trigger;
+mod websocket;
 
 fn debug(name: &str, tokens: proc_macro2::TokenStream) -> TokenStream {
     if std::env::var_os("LAMBADA_MACROS_DEBUG").is_some() {
@@ -138,6 +139,39 @@ trigger_attr! {
     /// quotes, `#[get("/reports", auth = api_key)]`, so a typo is a compile
     /// error; deploy gives it a function of its own from the same zip.
     authorizer => AUTHORIZER;
+}
+
+/// Handles the `$connect` of a WebSocket API: `#[ws_connect] async fn
+/// join(id: ConnectionId, ctx: WsContext) -> StatusCode`. An answer
+/// outside 2XX refuses the connection. Takes no arguments.
+#[proc_macro_attribute]
+pub fn ws_connect(args: TokenStream, item: TokenStream) -> TokenStream {
+    debug(
+        "ws_connect",
+        websocket::expand(websocket::Kind::Connect, args.into(), item.into()),
+    )
+}
+
+/// Handles the `$disconnect` of a WebSocket API (the connection is closed
+/// already; the answer is ignored). Takes no arguments.
+#[proc_macro_attribute]
+pub fn ws_disconnect(args: TokenStream, item: TokenStream) -> TokenStream {
+    debug(
+        "ws_disconnect",
+        websocket::expand(websocket::Kind::Disconnect, args.into(), item.into()),
+    )
+}
+
+/// Handles the messages of one WebSocket route: `#[ws_message(route =
+/// "sendmessage")]` (the value of the route selection field, `action` by
+/// default) or `#[ws_message(route = "$default")]` (every message no other
+/// route takes). The message is `Json<T>`, `String` or `Bytes`.
+#[proc_macro_attribute]
+pub fn ws_message(args: TokenStream, item: TokenStream) -> TokenStream {
+    debug(
+        "ws_message",
+        websocket::expand(websocket::Kind::Message, args.into(), item.into()),
+    )
 }
 
 /// Routes requests with the given method: `#[route(GET, "/users/<id>")]`.

@@ -32,10 +32,14 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         const __LAMBADA_TRIGGERS: &[&::lambada::__private::Trigger] = &::lambada::__private::trigger_table::<
             { ::lambada::__private::count_triggers(__LAMBADA_ENTRIES) },
         >(__LAMBADA_ENTRIES);
+        const __LAMBADA_WS: &[&::lambada::__private::WsRoute] = &::lambada::__private::ws_table::<
+            { ::lambada::__private::count_ws(__LAMBADA_ENTRIES) },
+        >(__LAMBADA_ENTRIES);
         ::lambada::Routes::from_static(
             __LAMBADA_HTTP,
             __LAMBADA_TRIGGERS,
             (::core::env!("CARGO_PKG_NAME"), ::core::env!("CARGO_PKG_VERSION")),
         )
+        .with_websocket(__LAMBADA_WS)
     }}
 }

@@ -213,7 +213,10 @@ impl App {
     /// has no HTTP routes either.
     pub fn for_handler(routes: Routes, handler: Option<&str>) -> Result<App, crate::Error> {
         let trigger = handler.and_then(|h| routes.trigger(h));
-        if trigger.is_none() && routes.iter().next().is_none() && routes.triggers().next().is_some()
+        if trigger.is_none()
+            && routes.iter().next().is_none()
+            && routes.websocket().next().is_none()
+            && routes.triggers().next().is_some()
         {
             let names: Vec<&str> = routes.triggers().map(|t| t.handler).collect();
             return Err(format!(
@@ -340,8 +343,18 @@ impl App {
                 .map(Answer::Payload)
                 .map_err(EventError::Handler);
         }
-
-        let d = event::decode(event)?;
+        let d = match event::decode(event) {
+            Ok(d) => d,
+            // A WebSocket event has none of the HTTP shapes (no method).
+            Err(EventError::UnknownShape) if !self.0.routes.websocket.routes.is_empty() => {
+                let r = &self.0.routes;
+                let drive = r.websocket.routes[0].driver;
+                return drive(&r.websocket, &r.states, event, invocation)
+                    .await
+                    .map(Answer::Payload);
+            }
+            Err(e) => return Err(e),
+        };
         let kind = d.kind;
         let mut context = d.context;
         context.lambda_request_id = Cow::Borrowed(invocation.request_id);

@@ -61,6 +61,13 @@
 //! table; each is deployed as a function
 //! of its own from the same binary. See [`trigger`].
 //!
+//! ## WebSocket APIs
+//!
+//! `#[ws_connect]`, `#[ws_disconnect]` and `#[ws_message(route = "…")]`
+//! handlers go in the same table; deploy puts an API Gateway WebSocket API
+//! in front of the API function. See [`websocket`], and [`connections`]
+//! (the `websocket` feature) for posting to clients.
+//!
 //! ## Authorizers and CORS
 //!
 //! After the path, a route attribute takes `auth = "name"` (a Cognito or
@@ -78,6 +85,7 @@
 //! | `http-server` | yes | the plain HTTP/1.1 server mode (hyper), for containers. Without it the binary serves under Lambda only (about 0.3 MB smaller) and says so when started elsewhere |
 //! | `test-client` | yes | [`test::Client`], which builds events with `aws_lambda_events` |
 //! | `uuid` | no | `FromParam` for `uuid::Uuid` |
+//! | `websocket` | no | [`connections::Connections`]: posting to WebSocket clients through the API Gateway Management API (the AWS SDK, see the README for its size). WebSocket handlers need no feature |
 //! | `env-filter` | no | `RUST_LOG`'s full `EnvFilter` syntax (span and field filters; brings a regex engine, about 0.5 MB of the binary). Without it, `RUST_LOG` (else `AWS_LAMBDA_LOG_LEVEL`) takes `level` and `target=level` directives, comma-separated |
 #![warn(missing_docs)]
 
@@ -90,6 +98,8 @@
 //   extract, cors, decision                       extractors; CORS; authorizer data
 //   trigger                                       non-HTTP handlers
 //   authorizer, event                             #[authorizer]; HTTP events in and out
+//   websocket                                     WebSocket routes and events
+//   connections                                   the Management API (feature `websocket`)
 //   route                                         Route, Routes: the table
 //   auth                                          Claims, AuthContext, enforcement
 //   dispatch                                      App: event → route → handler
@@ -98,6 +108,8 @@
 // `tests/layers.rs` checks it.
 pub mod auth;
 pub mod authorizer;
+#[cfg(feature = "websocket")]
+pub mod connections;
 pub mod cors;
 mod decision;
 mod describe;
@@ -119,6 +131,7 @@ pub mod stream;
 #[cfg(feature = "test-client")]
 pub mod test;
 pub mod trigger;
+pub mod websocket;
 
 pub use cors::Cors;
 pub use dispatch::App;
@@ -133,7 +146,8 @@ pub use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 pub use invocation::Invocation;
 pub use lambada_macros::{
     HttpError, authorizer, delete, dynamodb_stream, event_pattern, get, head, invoke, kinesis,
-    main, options, patch, post, put, route, routes, s3, schedule, sns, sqs,
+    main, options, patch, post, put, route, routes, s3, schedule, sns, sqs, ws_connect,
+    ws_disconnect, ws_message,
 };
 pub use method::Method;
 pub use request::{Context, EventKind, Request};
@@ -152,12 +166,14 @@ pub mod prelude {
         EventBridgeEvent, Failures, KinesisRecord, LambdaContext, Raw, Records, S3Object,
         ScheduledEvent, SnsMessage, SqsMessage, StreamRecord,
     };
+    pub use crate::websocket::{ConnectionId, WsContext};
     pub use crate::{
         Context, Cookies, Cors, EventKind, Form, HeaderMap, HeaderName, Html, HttpError,
         IntoResponse, Json, Problem, Query, RawEvent, Redirect, Request, Response, Routes, State,
         StatusCode, authorizer, delete, dynamodb_stream, event_pattern, get, head, invoke, kinesis,
         options, patch, post, put, route, routes, s3, schedule, sns, sqs,
     };
+    pub use crate::{ws_connect, ws_disconnect, ws_message};
 }
 
 /// How [`run`] serves the routes.
@@ -322,6 +338,7 @@ pub mod __private {
         Auth, CorsSetting, Entry, HandlerFuture, Param, Route, RouteDef, Source, check_route,
         count_http, count_triggers, http_table, stub_route, trigger_table,
     };
+    pub use crate::route::{count_ws, ws_table};
     pub use crate::state::StateKey;
     pub use crate::stream::{StreamProbe, ViaNoStream, ViaStreams};
     pub use crate::trigger::{
@@ -329,6 +346,10 @@ pub mod __private {
         OneFuture, S3Input, ScheduleInput, SnsInput, SqsInput, Trigger, TriggerCall, TriggerFuture,
         TriggerKind, TriggerOutput, drive_dynamodb_stream, drive_event_bridge, drive_invoke,
         drive_kinesis, drive_s3, drive_schedule, drive_sns, drive_sqs, stub_trigger,
+    };
+    pub use crate::websocket::{
+        FromWsRequest, WsFuture, WsRequest, WsRoute, drive as ws_drive, extract as ws_extract,
+        stub_ws_route,
     };
     pub use lambada_path::Segment;
     pub use serde_json;

@@ -12,6 +12,7 @@ use crate::response::Response;
 pub use crate::state::StateKey;
 use crate::state::States;
 use crate::trigger::Trigger;
+use crate::websocket::{WsRoute, WsTable};
 
 /// Where a handler argument comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +149,8 @@ pub enum Entry {
     /// `#[sns]`, `#[sqs]`, `#[kinesis]`, `#[dynamodb_stream]`,
     /// `#[schedule]`, `#[invoke]`.
     Trigger(Trigger),
+    /// `#[ws_connect]`, `#[ws_disconnect]`, `#[ws_message]`.
+    WebSocket(WsRoute),
 }
 
 /// Implemented by the type the handler attributes generate next to each
@@ -192,7 +195,14 @@ pub const fn http_table<const N: usize>(entries: &[&'static Entry]) -> [&'static
 /// How many trigger handlers a table has.
 #[doc(hidden)]
 pub const fn count_triggers(entries: &[&Entry]) -> usize {
-    entries.len() - count_http(entries)
+    let (mut i, mut n) = (0, 0);
+    while i < entries.len() {
+        if let Entry::Trigger(_) = entries[i] {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
 }
 
 /// The trigger handlers of a table, in order.
@@ -211,6 +221,36 @@ pub const fn trigger_table<const N: usize>(entries: &[&'static Entry]) -> [&'sta
 }
 
 static NO_TRIGGER: Trigger = crate::trigger::stub_trigger("");
+
+/// How many WebSocket handlers a table has.
+#[doc(hidden)]
+pub const fn count_ws(entries: &[&Entry]) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < entries.len() {
+        if let Entry::WebSocket(_) = entries[i] {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// The WebSocket handlers of a table, in order.
+#[doc(hidden)]
+pub const fn ws_table<const N: usize>(entries: &[&'static Entry]) -> [&'static WsRoute; N] {
+    let mut out = [&NO_WS_ROUTE; N];
+    let (mut i, mut n) = (0, 0);
+    while i < entries.len() {
+        if let Entry::WebSocket(r) = entries[i] {
+            out[n] = r;
+            n += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+static NO_WS_ROUTE: WsRoute = crate::websocket::stub_ws_route("");
 
 /// A route table: the routes given to [`routes!`](crate::routes), checked
 /// for collisions by the compiler, plus the shared state handlers need.
@@ -233,6 +273,8 @@ pub struct Routes {
     pub(crate) triggers: &'static [&'static Trigger],
     pub(crate) states: States,
     pub(crate) options: Options,
+    /// The WebSocket handlers and route selection expression.
+    pub(crate) websocket: WsTable,
     /// The package the table was written in: name and version (the
     /// OpenAPI document's title and version).
     pub(crate) package: (&'static str, &'static str),
@@ -258,12 +300,52 @@ impl Routes {
             triggers,
             package,
             states: States::new(),
+            websocket: WsTable::new(&[]),
             options: Options {
                 base_path: None,
                 cors: None,
                 auth: None,
             },
         }
+    }
+
+    /// Adds the WebSocket handlers (what `routes!` calls).
+    #[doc(hidden)]
+    pub const fn with_websocket(mut self, routes: &'static [&'static WsRoute]) -> Routes {
+        self.websocket.routes = routes;
+        self
+    }
+
+    /// The WebSocket handlers (see [`crate::websocket`]), in order.
+    pub fn websocket(&self) -> impl Iterator<Item = &'static WsRoute> + '_ {
+        self.websocket.routes.iter().copied()
+    }
+
+    /// The WebSocket handler of a route key (`$connect`, `sendmessage`).
+    pub fn ws_route(&self, route_key: &str) -> Option<&'static WsRoute> {
+        self.websocket.find(route_key)
+    }
+
+    /// Sets the WebSocket API's route selection expression
+    /// (`$request.body.action` by default); deploy gives it to the API.
+    ///
+    /// ```
+    /// use lambada::prelude::*;
+    ///
+    /// #[ws_message(route = "ping")]
+    /// async fn ping() -> &'static str { "pong" }
+    ///
+    /// let routes = routes![ping].route_selection("$request.body.type");
+    /// assert_eq!(routes.route_selection_expression(), "$request.body.type");
+    /// ```
+    pub fn route_selection(mut self, expression: impl Into<String>) -> Routes {
+        self.websocket.selection = Some(expression.into().into());
+        self
+    }
+
+    /// The WebSocket route selection expression in force.
+    pub fn route_selection_expression(&self) -> &str {
+        self.websocket.selection()
     }
 
     /// The OpenAPI 3.1 document of the HTTP routes, from the handlers'
@@ -481,9 +563,9 @@ impl Routes {
         self.table.len()
     }
 
-    /// Whether the table has neither routes nor triggers.
+    /// Whether the table has neither routes nor triggers nor WebSocket handlers.
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty() && self.triggers.is_empty()
+        self.table.is_empty() && self.triggers.is_empty() && self.websocket.routes.is_empty()
     }
 
     /// Checks that every state a handler needs was given to
@@ -516,6 +598,7 @@ impl Routes {
                 }
             }
         }
+        self.websocket.check(&self.states, &mut missing);
         if let Some(Err(e)) = self
             .cors_settings()
             .map(|c| c.check(self.table.iter().map(|r| r.handler)))
@@ -574,6 +657,7 @@ impl Routes {
             "lambada": env!("CARGO_PKG_VERSION"),
             "routes": routes,
             "triggers": triggers,
+            "websocket": self.websocket.manifest(),
             "cors": self.cors_settings(),
             "openapi": self.openapi(),
         })
@@ -662,6 +746,7 @@ pub const fn check_route(table: &[&Entry], i: usize) {
     match table[i] {
         Entry::Http(r) => check_http(table, i, r),
         Entry::Trigger(t) => check_trigger(table, i, t),
+        Entry::WebSocket(w) => check_ws(table, i, w),
     }
 }
 
@@ -685,6 +770,35 @@ const fn check_trigger(table: &[&Entry], i: usize, t: &Trigger) {
             let msg = match std::str::from_utf8(m.buf.split_at(m.len).0) {
                 Ok(s) => s,
                 Err(_) => "two trigger handlers with one name",
+            };
+            panic!("{}", msg);
+        }
+        j += 1;
+    }
+}
+
+/// Two WebSocket handlers of one route key: API Gateway has one
+/// integration per route.
+const fn check_ws(table: &[&Entry], i: usize, w: &WsRoute) {
+    if w.route_key.is_empty() {
+        return; // a stub left by an attribute with errors
+    }
+    let mut j = 0;
+    while j < i {
+        if let Entry::WebSocket(o) = table[j]
+            && const_eq(o.route_key, w.route_key)
+        {
+            let m = Msg::new()
+                .push("WebSocket handlers `")
+                .push(o.handler)
+                .push("` and `")
+                .push(w.handler)
+                .push("` both handle route `")
+                .push(w.route_key)
+                .push("`: a WebSocket route has one handler; remove one from the table or give it another route key");
+            let msg = match std::str::from_utf8(m.buf.split_at(m.len).0) {
+                Ok(s) => s,
+                Err(_) => "two WebSocket handlers of one route",
             };
             panic!("{}", msg);
         }

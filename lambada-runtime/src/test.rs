@@ -42,6 +42,9 @@ use crate::invocation::Invocation;
 use crate::request::EventKind;
 use crate::route::Routes;
 
+mod websocket;
+pub use websocket::{WsEvent, WsEventBuilder};
+
 impl EventKind {
     /// Every event kind Lambda can deliver to an HTTP function.
     pub const LAMBDA: [EventKind; 5] = [

@@ -46,6 +46,7 @@ mod http_api;
 mod rest;
 mod role;
 mod triggers;
+mod websocket;
 
 pub(crate) use triggers::s3::{S3Settings, configuration_id as s3_configuration_id};
 
@@ -140,6 +141,8 @@ struct Report {
     api: Option<config::ApiKind>,
     api_id: Option<String>,
     url: Option<String>,
+    /// The WebSocket API's `wss://` URL, when the app has WebSocket handlers.
+    websocket_url: Option<String>,
     domain_target: Option<String>,
     triggers: Vec<triggers::TriggerReport>,
     changes: Vec<Change>,
@@ -324,7 +327,8 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
     };
     // The API function (read even without HTTP routes, to take down what
     // stood in front of it), then one per trigger.
-    let has_api = m.has_http();
+    // WebSocket handlers are served by the API function too.
+    let has_api = m.has_http() || m.has_websocket();
     let api_spec = function::FunctionSpec::api(&cfg, function::front_tags(&cfg));
     let api_found = function::get(&aws, &mut ctx, &api_spec.name).await?;
     let previous = front::Previous::of(api_found.as_ref());
@@ -353,7 +357,10 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
     } else {
         code::ensure(&aws, &mut ctx, &cfg, &artifact, &bucket, fresh).await?
     };
-    let statements = triggers::role_statements(&m.triggers, &sources);
+    let mut statements = triggers::role_statements(&m.triggers, &sources);
+    if m.has_websocket() {
+        statements.push(websocket::role_statement(&aws.region));
+    }
     let in_use = existing
         .iter()
         .flatten()
@@ -372,17 +379,24 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
     if has_api {
         let (function_arn, api_fresh) = arns[0].clone();
         let authorizers = front::authorizer_arns(&m, &arns[1..]);
-        let out = front::deploy(
-            &aws,
-            &mut ctx,
-            &cfg,
-            &m,
-            &function_arn,
-            &authorizers,
-            &previous,
-            api_fresh,
-        )
-        .await?;
+        let out = if m.has_http() {
+            front::deploy(
+                &aws,
+                &mut ctx,
+                &cfg,
+                &m,
+                &function_arn,
+                &authorizers,
+                &previous,
+                api_fresh,
+            )
+            .await?
+        } else {
+            front::remove(&aws, &mut ctx, &cfg, &previous).await?;
+            front::Outcome::default()
+        };
+        ctx.report.websocket_url =
+            websocket::deploy(&aws, &mut ctx, &cfg, &m, &function_arn).await?;
         if let Some(f) = &api_found {
             let now = f.tags().cloned().unwrap_or_default();
             function::ensure_front_tags(
@@ -403,6 +417,7 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
     } else if api_found.is_some() {
         // No HTTP routes (any more): no front door, no API function.
         front::remove(&aws, &mut ctx, &cfg, &previous).await?;
+        websocket::remove(&aws, &mut ctx, &cfg).await?;
         function::delete_api_function(&aws, &mut ctx, &cfg, api_found.as_ref()).await?;
     }
     let reports = triggers::deploy(
@@ -448,7 +463,10 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
         if let Some(url) = &url {
             println!("{url}");
         }
-        if has_api {
+        if let Some(wss) = &ctx.report.websocket_url {
+            println!("{wss}");
+        }
+        if m.has_http() {
             manifest::print_table(&m);
         }
         print_trigger_summary(&ctx.report.triggers, has_api);
@@ -511,6 +529,7 @@ pub async fn remove(args: RemoveArgs) -> Result<(), DeployError> {
         &front::Previous::of(api_found.as_ref()),
     )
     .await?;
+    websocket::remove(&aws, &mut ctx, &cfg).await?;
     function::delete_api_function(&aws, &mut ctx, &cfg, api_found.as_ref()).await?;
 
     role::remove(&aws, &mut ctx, &cfg).await?;
