@@ -425,7 +425,23 @@ pub fn write_zip(binary: &Path, zip_path: &Path) -> Result<(u64, [u8; 32], bool)
         return Err(BuildError::TooLarge(data.len() as u64));
     }
     let _ = std::fs::remove_file(&source);
-    std::fs::write(zip_path, &data).map_err(io(zip_path))?;
+    // Written beside and renamed into place, so a concurrent build never
+    // reads half a zip; the directory is made again if another process
+    // (serve tidying an empty artifact directory) took it meanwhile.
+    let tmp = zip_path.with_extension(format!("zip.tmp{}", std::process::id()));
+    let write = |data: &[u8]| {
+        std::fs::write(&tmp, data)?;
+        std::fs::rename(&tmp, zip_path)
+    };
+    if let Err(e) = write(&data) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return Err(io(zip_path)(e));
+        }
+        if let Some(dir) = zip_path.parent() {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        write(&data).map_err(io(zip_path))?;
+    }
     std::fs::write(&source, &binary_sha).map_err(io(&source))?;
     Ok((data.len() as u64, Sha256::digest(&data).into(), interpreter))
 }

@@ -228,6 +228,9 @@ pub fn openapi(
                 op
             });
         let mut op = operation(dialect, &r.apigw_path, &uri, r.streams, base);
+        if dialect == Dialect::Http {
+            without_response_schemas(&mut op);
+        }
         if let Some(name) = &r.auth {
             op["security"] = json!([{ name: r.scopes }]);
         }
@@ -442,6 +445,26 @@ fn http_scheme(
             "identitySource": format!("$request.header.{}", a.identity),
         },
     }))
+}
+
+/// Drops the schemas of an operation's responses (their descriptions,
+/// media types and headers stay). An HTTP API has no response models and
+/// validates no response, and moto's import of an HTTP API fails on any
+/// response schema that is not a model reference; the typed document is
+/// `cargo lambada openapi`'s.
+fn without_response_schemas(op: &mut Value) {
+    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for response in responses.values_mut() {
+        if let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) {
+            for media in content.values_mut() {
+                if let Some(m) = media.as_object_mut() {
+                    m.remove("schema");
+                }
+            }
+        }
+    }
 }
 
 /// The streaming form of a Lambda invocation URI (a string, or a

@@ -457,10 +457,17 @@ fn write_fixture(dir: &Path, n: usize, renamed: bool, bucket: Option<&str>) -> P
     let meta = bucket
         .map(|b| format!("\n[package.metadata.lambada]\nbucket = \"{b}\"\n"))
         .unwrap_or_default();
+    // Its own package name per size: tests build at the same time into one
+    // target directory, where one package's binary has one path.
+    let name = if n == 100 {
+        "many-routes"
+    } else {
+        "few-routes"
+    };
     std::fs::write(
         dir.join("Cargo.toml"),
         format!(
-            "[package]\nname = \"many-routes\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n{meta}\n[dependencies]\nlambada = {{ package = \"lambada-runtime\", path = {:?} }}\n\n[workspace]\n",
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n{meta}\n[dependencies]\nlambada = {{ package = \"lambada-runtime\", path = {:?} }}\n\n[workspace]\n",
             runtime.display().to_string()
         ),
     )

@@ -175,9 +175,23 @@ impl Connections {
                         || aws_config::load_defaults(aws_config::BehaviorVersion::latest()),
                     )
                     .await;
-                let conf = mgmt::config::Builder::from(shared)
-                    .endpoint_url(self.endpoint.to_string())
-                    .build();
+                let mut conf =
+                    mgmt::config::Builder::from(shared).endpoint_url(self.endpoint.to_string());
+                // `cargo lambada serve`'s endpoint on loopback checks no
+                // signature: a machine without AWS credentials can post.
+                if is_loopback(&self.endpoint) {
+                    conf = conf.credentials_provider(mgmt::config::Credentials::new(
+                        "lambada-local",
+                        "lambada-local",
+                        None,
+                        None,
+                        "lambada-serve",
+                    ));
+                    if shared.region().is_none() {
+                        conf = conf.region(mgmt::config::Region::new("us-east-1"));
+                    }
+                }
+                let conf = conf.build();
                 mgmt::Client::from_conf(conf)
             })
             .await
@@ -250,6 +264,16 @@ impl Connections {
                 .map(str::to_owned),
         })
     }
+}
+
+/// Whether `endpoint` is a plain-HTTP address on this machine.
+fn is_loopback(endpoint: &str) -> bool {
+    let Some(rest) = endpoint.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
 impl FromWsRequest for Connections {

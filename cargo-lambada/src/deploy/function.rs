@@ -308,13 +308,21 @@ pub(super) async fn ensure(
 /// (`lambada:api`) and which custom domain (`lambada:domain`,
 /// `name/base-path`). Deploy reads them with the function, so it knows
 /// what an earlier deploy put in front of it without asking every service.
-pub(super) fn front_tags(cfg: &Config) -> BTreeMap<String, String> {
+pub(super) fn front_tags(cfg: &Config, websocket: bool) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::from([(API_TAG.to_owned(), cfg.api.as_str().to_owned())]);
     if let Some(d) = &cfg.domain {
         tags.insert(DOMAIN_TAG.to_owned(), format!("{}/{}", d.name, d.base_path));
     }
+    if websocket {
+        tags.insert(WEBSOCKET_TAG.to_owned(), "yes".to_owned());
+    }
     tags
 }
+
+/// `lambada:websocket`: the API function has a WebSocket API in front of
+/// it (so a deploy of an app without WebSocket handlers reads for one
+/// only when this says there is one to take down).
+pub(super) const WEBSOCKET_TAG: &str = "lambada:websocket";
 
 /// `lambada:api`: the front door an API function was deployed behind.
 pub(super) const API_TAG: &str = "lambada:api";
@@ -334,7 +342,7 @@ pub(super) async fn ensure_front_tags(
         .iter()
         .filter(|(k, v)| now.get(*k) != Some(*v))
         .collect();
-    let unset: Vec<String> = [API_TAG, DOMAIN_TAG]
+    let unset: Vec<String> = [API_TAG, DOMAIN_TAG, WEBSOCKET_TAG]
         .into_iter()
         .filter(|k| now.contains_key(*k) && !wanted.contains_key(*k))
         .map(str::to_owned)

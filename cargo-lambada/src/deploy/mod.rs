@@ -329,7 +329,7 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
     // stood in front of it), then one per trigger.
     // WebSocket handlers are served by the API function too.
     let has_api = m.has_http() || m.has_websocket();
-    let api_spec = function::FunctionSpec::api(&cfg, function::front_tags(&cfg));
+    let api_spec = function::FunctionSpec::api(&cfg, function::front_tags(&cfg, m.has_websocket()));
     let api_found = function::get(&aws, &mut ctx, &api_spec.name).await?;
     let previous = front::Previous::of(api_found.as_ref());
     let mut specs = Vec::new();
@@ -395,8 +395,16 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
             front::remove(&aws, &mut ctx, &cfg, &previous).await?;
             front::Outcome::default()
         };
-        ctx.report.websocket_url =
-            websocket::deploy(&aws, &mut ctx, &cfg, &m, &function_arn).await?;
+        // A WebSocket API is read for only when the app has WebSocket
+        // handlers, or the function's tag says it had.
+        let had_websocket = api_found
+            .as_ref()
+            .and_then(|f| f.tags())
+            .is_some_and(|t| t.contains_key(function::WEBSOCKET_TAG));
+        if m.has_websocket() || had_websocket {
+            ctx.report.websocket_url =
+                websocket::deploy(&aws, &mut ctx, &cfg, &m, &function_arn).await?;
+        }
         if let Some(f) = &api_found {
             let now = f.tags().cloned().unwrap_or_default();
             function::ensure_front_tags(
@@ -404,7 +412,7 @@ pub async fn run(args: DeployArgs) -> Result<(), DeployError> {
                 &mut ctx,
                 &function_arn,
                 &now,
-                &function::front_tags(&cfg),
+                &function::front_tags(&cfg, m.has_websocket()),
             )
             .await?;
         }

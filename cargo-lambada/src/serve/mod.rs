@@ -12,6 +12,7 @@ mod authorize;
 pub mod gateway;
 mod lambda_auth;
 mod watch;
+mod websocket;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -194,12 +195,17 @@ struct Shared {
     port: u16,
     quiet: bool,
     auth: authorize::LocalAuth,
+    /// The open WebSocket connections.
+    hub: websocket::Hub,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Options {
     release: bool,
     concurrency: usize,
+    /// Where serve listens: the bootstrap posts to WebSocket connections
+    /// through it.
+    listening: Option<SocketAddr>,
 }
 
 async fn generation(cfg: &Config, opts: &Options, dir: PathBuf) -> Result<Generation, ServeError> {
@@ -229,7 +235,18 @@ async fn generation(cfg: &Config, opts: &Options, dir: PathBuf) -> Result<Genera
             )
         })
         .collect();
-    let pool = Pool::new(function(cfg, build.bootstrap), opts.concurrency);
+    let mut f = function(cfg, build.bootstrap);
+    if build.manifest.has_websocket()
+        && let Some(addr) = opts.listening
+    {
+        // `Connections` posts to serve's Management API.
+        let host = if addr.is_ipv6() { "[::1]" } else { "127.0.0.1" };
+        f.environment.push((
+            "LAMBADA_WS_ENDPOINT".into(),
+            format!("http://{host}:{}", addr.port()),
+        ));
+    }
+    let pool = Pool::new(f, opts.concurrency);
     Ok(Generation {
         pool,
         router: gateway::Router::new(&build.manifest.routes),
@@ -255,6 +272,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let opts = Options {
         release: args.release,
         concurrency: usize::from(args.concurrency),
+        listening: None,
     };
     let local = emulator::local_dir(&cfg.artifact_dir());
     let result = serve(&cfg, &args, &opts, &local).await;
@@ -278,6 +296,10 @@ async fn serve(
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let bound = listener.local_addr()?;
+    let opts = &Options {
+        listening: Some(bound),
+        ..*opts
+    };
     let auth = local_auth(cfg, args)?;
     let first = Arc::new(generation(cfg, opts, local.join("gen-1")).await?);
     println!();
@@ -328,6 +350,7 @@ async fn serve(
         port: bound.port(),
         quiet: args.quiet,
         auth,
+        hub: websocket::Hub::default(),
     });
     warm(first);
 
@@ -366,7 +389,10 @@ async fn serve(
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| handle(shared.clone(), peer, req));
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .with_upgrades()
+                        .await;
                 });
             }
             _ = &mut shutdown => break,
@@ -596,6 +622,63 @@ async fn handle(
     req: http::Request<Incoming>,
 ) -> Result<http::Response<ServeBody>, Infallible> {
     let started = Instant::now();
+    // The WebSocket API (an upgrade, or its Management API) when the app
+    // has WebSocket handlers.
+    let ws_management = websocket::management_id(req.uri().path());
+    if websocket::is_upgrade(&req) || ws_management.is_some() {
+        let generation = {
+            let mut phase = shared.phase.subscribe();
+            match phase
+                .wait_for(|p| matches!(p, Phase::Ready(_)))
+                .await
+                .as_deref()
+            {
+                Ok(Phase::Ready(g)) => Some(g.clone()),
+                _ => None,
+            }
+        };
+        if let Some(g) = generation
+            && let Some(ws) = g
+                .manifest
+                .websocket
+                .clone()
+                .filter(|w| !w.routes.is_empty())
+        {
+            let method = req.method().clone();
+            let uri = req.uri().to_string();
+            let (res, note) = match ws_management {
+                Some(id) => {
+                    let body = match Limited::new(req.into_body(), MAX_REQUEST_BODY)
+                        .collect()
+                        .await
+                    {
+                        Ok(b) => b.to_bytes(),
+                        Err(_) => {
+                            return Ok(log(
+                                &shared,
+                                &method,
+                                &uri,
+                                started,
+                                gateway::too_large(),
+                                None,
+                            ));
+                        }
+                    };
+                    (shared.hub.manage(&method, &id, body), None)
+                }
+                None => {
+                    let up = websocket::Upgrade {
+                        shared: shared.clone(),
+                        generation: g,
+                        websocket: ws,
+                        peer: peer.ip(),
+                    };
+                    websocket::upgrade(up, req).await
+                }
+            };
+            return Ok(log(&shared, &method, &uri, started, res, note));
+        }
+    }
     let (head, body) = req.into_parts();
     let uri = head
         .uri
