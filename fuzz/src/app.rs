@@ -385,6 +385,22 @@ fn order_result(id: u32) -> Result<(), String> {
     }
 }
 
+/// Fails an object whose (decoded) key holds `fail`, naming the key.
+#[s3(bucket = "uploads", events = ["s3:ObjectCreated:*"])]
+async fn on_s3(obj: S3Object) -> Result<(), String> {
+    if obj.key.contains("fail") {
+        Err(format!("cannot take {}", obj.key))
+    } else {
+        Ok(())
+    }
+}
+
+/// An order placed, as an EventBridge rule delivers it.
+#[event_pattern(source = ["shop.orders"], detail_type = ["OrderPlaced"])]
+async fn on_rule(ev: EventBridgeEvent<Order>) -> Result<(), String> {
+    order_result(ev.detail.id)
+}
+
 #[sns(topic = "orders-topic")]
 async fn on_sns(msg: SnsMessage<Order>, ctx: LambdaContext) -> Result<(), String> {
     let _ = (ctx.request_id, msg.record.topic_arn);
@@ -535,6 +551,8 @@ pub fn routes() -> Routes {
         manual,
         err,
         bin,
+        on_s3,
+        on_rule,
         on_sns,
         on_sqs,
         on_sqs_batch,
@@ -560,7 +578,9 @@ pub fn routes() -> Routes {
 }
 
 /// The trigger handlers of [`routes`], by name.
-pub const TRIGGERS: [&str; 13] = [
+pub const TRIGGERS: [&str; 15] = [
+    "on_s3",
+    "on_rule",
     "on_sns",
     "on_sqs",
     "on_sqs_batch",

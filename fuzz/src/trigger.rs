@@ -63,6 +63,8 @@ impl ImageIn {
 #[derive(Debug, Clone, Arbitrary)]
 pub enum EventIn {
     Bytes(Vec<u8>),
+    S3(Vec<String>),
+    EventBridge(Json),
     Sns(Vec<Body>),
     Sqs {
         fifo: bool,
@@ -109,6 +111,21 @@ fn build(handler: &str, ev: &EventIn) -> (Vec<u8>, bool) {
     let own = |kinds: &[&str]| kinds.contains(&handler);
     match ev {
         EventIn::Bytes(b) => (b.clone(), false),
+        EventIn::S3(keys) => {
+            let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+            (
+                to_vec(&events::s3("uploads", "ObjectCreated:Put", &refs)),
+                own(&["on_s3"]),
+            )
+        }
+        EventIn::EventBridge(detail) => (
+            to_vec(&events::event_bridge(
+                "shop.orders",
+                "OrderPlaced",
+                &detail.0,
+            )),
+            own(&["on_rule"]),
+        ),
         EventIn::Sns(bodies) => {
             let texts: Vec<String> = bodies.iter().map(Body::text).collect();
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -277,6 +294,36 @@ pub fn run(input: &Input) {
         )
     };
     match (&input.event, handler) {
+        (EventIn::S3(keys), _) => {
+            let failing: Vec<&String> = keys.iter().filter(|k| k.contains("fail")).collect();
+            match &res {
+                Ok(v) => assert!(failing.is_empty() && v.is_null(), "{}", ctx()),
+                Err((t, m)) => {
+                    assert!(
+                        !failing.is_empty() && t == "Lambada.HandlerFailed",
+                        "{}",
+                        ctx()
+                    );
+                    // Each failure names its key, decoded as it was sent.
+                    for k in failing {
+                        assert!(m.contains(&format!("cannot take {k}")), "{}", ctx());
+                    }
+                }
+            }
+        }
+        (EventIn::EventBridge(detail), _) => {
+            match serde_json::from_value::<Order>(detail.0.clone()) {
+                Ok(o) if o.id != 0 && o.id != 13 => {
+                    assert_eq!(res, Ok(Value::Null), "{}", ctx())
+                }
+                Ok(_) => assert!(res.is_err(), "{}", ctx()),
+                Err(_) => assert!(
+                    matches!(&res, Err((t, _)) if t == "Lambada.InvalidRecord"),
+                    "{}",
+                    ctx()
+                ),
+            }
+        }
         (EventIn::Sns(bodies), _) => {
             let any = bodies.iter().any(|b| fails(&b.text()));
             match &res {
