@@ -454,9 +454,12 @@ mod lambda_only {
     #[tokio::test]
     async fn the_http_mode_is_refused_with_the_feature_to_add() {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        let err = run_with(Routes::from_static(&[], &[]), Mode::Http(addr))
-            .await
-            .unwrap_err();
+        let err = run_with(
+            Routes::from_static(&[], &[], ("app", "0.1.0")),
+            Mode::Http(addr),
+        )
+        .await
+        .unwrap_err();
         assert!(err.to_string().contains("`http-server` feature"), "{err}");
     }
 }
