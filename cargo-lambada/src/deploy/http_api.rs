@@ -16,8 +16,9 @@
 //! | the API at another definition | reimport (stage ensured), tag |
 //! | nothing wanted | delete every API tagged for the app |
 
-use std::collections::HashMap;
+use aws_sdk_apigatewayv2::types::ProtocolType;
 
+use super::apigw2;
 use super::door::{Resource, Step, not_found};
 use super::{Aws, Ctx, DeployError, MARKER, TAG, aws_err};
 use crate::config::Config;
@@ -125,57 +126,20 @@ impl Resource for HttpApi<'_> {
     type Act = Act;
 
     async fn read(&self, aws: &Aws, ctx: &mut Ctx) -> Result<Vec<Found>, DeployError> {
-        let mut found = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            ctx.read("apigatewayv2:GetApis");
-            let out = aws
-                .apigw2
-                .get_apis()
-                .max_results("500")
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(aws_err("apigatewayv2:GetApis"))?;
-            let tags = |a: &aws_sdk_apigatewayv2::types::Api| {
-                a.tags().cloned().unwrap_or_else(HashMap::new)
-            };
-            found.extend(
-                out.items()
-                    .iter()
-                    .filter(|a| {
-                        a.protocol_type().is_some_and(|p| p.as_str() == "HTTP")
-                            && tags(a).get(TAG) == Some(&self.cfg.function)
-                    })
-                    .filter_map(|a| {
-                        Some(Found {
-                            id: a.api_id()?.to_owned(),
-                            definition: tags(a).get(HASH_TAG).cloned(),
-                            stage: false,
-                        })
-                    }),
-            );
-            match out.next_token() {
-                Some(t) if !out.items().is_empty() => token = Some(t.to_owned()),
-                _ => break,
-            }
-        }
+        let mut found: Vec<Found> =
+            apigw2::tagged_apis(aws, ctx, &ProtocolType::Http, &self.cfg.function)
+                .await?
+                .into_iter()
+                .map(|a| Found {
+                    id: a.id,
+                    definition: a.definition,
+                    stage: false,
+                })
+                .collect();
         if self.want.is_some()
             && let Some(first) = found.first_mut()
         {
-            ctx.read("apigatewayv2:GetStage");
-            match aws
-                .apigw2
-                .get_stage()
-                .api_id(&first.id)
-                .stage_name(STAGE)
-                .send()
-                .await
-            {
-                Ok(_) => first.stage = true,
-                Err(e) if not_found(&e) => {}
-                Err(e) => return Err(aws_err("apigatewayv2:GetStage")(e)),
-            }
+            first.stage = apigw2::stage_exists(aws, ctx, &first.id, STAGE).await?;
         }
         Ok(found)
     }

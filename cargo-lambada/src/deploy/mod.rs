@@ -36,6 +36,7 @@ use crate::config::{self, Config, ConfigError, Settings};
 use crate::manifest::{self, ManifestError};
 use crate::package::{self, PackageError};
 
+mod apigw2;
 mod code;
 mod domain;
 mod door;

@@ -18,9 +18,10 @@
 //! | the API at another definition, or no stage | its selection expression, integration and routes read (`GetApi`, `GetIntegrations`, `GetRoutes`); what differs written; permission and stage if the stage is missing; tag |
 //! | nothing wanted | delete every WebSocket API tagged for the app |
 
-use aws_sdk_apigatewayv2::types::{Api, IntegrationType, ProtocolType};
+use aws_sdk_apigatewayv2::types::{IntegrationType, ProtocolType};
 use serde_json::{Value, json};
 
+use super::apigw2;
 use super::door::{Resource, Step, not_found};
 use super::http_api::HASH_TAG;
 use super::{Aws, Ctx, DeployError, MARKER, TAG, aws_err};
@@ -349,56 +350,21 @@ impl Resource for WebSocketApi<'_> {
     type Act = Act;
 
     async fn read(&self, aws: &Aws, ctx: &mut Ctx) -> Result<Vec<Found>, DeployError> {
-        let mut found = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            ctx.read("apigatewayv2:GetApis");
-            let out = aws
-                .apigw2
-                .get_apis()
-                .max_results("500")
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(aws_err("apigatewayv2:GetApis"))?;
-            let tags = |a: &Api| a.tags().cloned().unwrap_or_default();
-            found.extend(
-                out.items()
-                    .iter()
-                    .filter(|a| {
-                        a.protocol_type() == Some(&ProtocolType::Websocket)
-                            && tags(a).get(TAG) == Some(&self.cfg.function)
-                    })
-                    .filter_map(|a| {
-                        Some(Found {
-                            id: a.api_id()?.to_owned(),
-                            definition: tags(a).get(HASH_TAG).cloned(),
-                            stage: false,
-                            detail: None,
-                        })
-                    }),
-            );
-            match out.next_token() {
-                Some(t) if !out.items().is_empty() => token = Some(t.to_owned()),
-                _ => break,
-            }
-        }
+        let mut found: Vec<Found> =
+            apigw2::tagged_apis(aws, ctx, &ProtocolType::Websocket, &self.cfg.function)
+                .await?
+                .into_iter()
+                .map(|a| Found {
+                    id: a.id,
+                    definition: a.definition,
+                    stage: false,
+                    detail: None,
+                })
+                .collect();
         if self.want.is_some()
             && let Some(first) = found.first_mut()
         {
-            ctx.read("apigatewayv2:GetStage");
-            match aws
-                .apigw2
-                .get_stage()
-                .api_id(&first.id)
-                .stage_name(&self.cfg.stage)
-                .send()
-                .await
-            {
-                Ok(_) => first.stage = true,
-                Err(e) if not_found(&e) => {}
-                Err(e) => return Err(aws_err("apigatewayv2:GetStage")(e)),
-            }
+            first.stage = apigw2::stage_exists(aws, ctx, &first.id, &self.cfg.stage).await?;
             let current = self
                 .want
                 .as_ref()
