@@ -13,7 +13,7 @@ fn prints_its_route_table_without_aws() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let routes: Vec<(&str, &str, &str)> = manifest["routes"]
+    let routes: Vec<(&str, &str, &str, bool)> = manifest["routes"]
         .as_array()
         .unwrap()
         .iter()
@@ -22,10 +22,17 @@ fn prints_its_route_table_without_aws() {
                 r["method"].as_str().unwrap(),
                 r["apigw_path"].as_str().unwrap(),
                 r["handler"].as_str().unwrap(),
+                r["streams"].as_bool().unwrap(),
             )
         })
         .collect();
-    assert_eq!(routes, [("POST", "/devices/activate", "activate")]);
+    assert_eq!(
+        routes,
+        [
+            ("POST", "/devices/activate", "activate", false),
+            ("GET", "/devices/export.csv", "export", true),
+        ]
+    );
     let triggers = manifest["triggers"].as_array().unwrap();
     assert_eq!(triggers.len(), 1);
     assert_eq!(triggers[0]["kind"], "invoke");
