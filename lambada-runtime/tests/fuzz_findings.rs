@@ -173,3 +173,38 @@ async fn the_policy_covers_the_stage_whatever_the_path() {
         "arn:aws:execute-api:us-east-1:123456789012:wt6mne2s9k/prod/*"
     );
 }
+
+/// The authorizer's context as the handler reads it.
+#[get("/context")]
+async fn context(ctx: Context<'_>) -> Json<serde_json::Value> {
+    Json(ctx.authorizer_as().unwrap_or_default())
+}
+
+/// event_structured: a float in an authorizer's context came back one unit
+/// in the last place off (`-4.512211245290102e-246` as
+/// `-4.5122112452901024e-246`): serde_json's default float parsing is not
+/// exact. Numbers pass through as they were sent (`float_roundtrip`).
+#[tokio::test]
+async fn floats_in_the_authorizer_context_pass_through_exactly() {
+    let client = Client::new(routes![context]);
+    for n in [
+        -4.512211245290102e-246,
+        1.5050382390070346e161,
+        2.616360414450167e253,
+        2.807955951637715e-306,
+    ] {
+        let res = client
+            .get("/context")
+            .kind(EventKind::HttpV2)
+            .authorizer(serde_json::json!({ "lambda": { "n": n } }))
+            .send()
+            .await;
+        let got: serde_json::Value = res.json();
+        assert_eq!(got["lambda"]["n"].as_f64(), Some(n), "{}", res.text());
+        assert!(
+            res.text().contains(&serde_json::to_string(&n).unwrap()),
+            "{}",
+            res.text()
+        );
+    }
+}
