@@ -1,12 +1,12 @@
 //! What the API Gateway v2 front doors (HTTP APIs, WebSocket APIs) read
-//! alike: the app's APIs of one protocol, found by their tags, and whether
-//! a stage exists.
+//! and write alike: the app's APIs of one protocol, found by their tags,
+//! whether a stage exists, and an auto-deployed stage.
 
 use aws_sdk_apigatewayv2::types::ProtocolType;
 
 use super::door::not_found;
 use super::http_api::HASH_TAG;
-use super::{Aws, Ctx, DeployError, TAG, aws_err};
+use super::{Aws, Ctx, DeployError, MARKER, TAG, aws_err};
 
 /// An API of the app: its id, and the hash of the definition it was last
 /// given (its `lambada:definition` tag).
@@ -75,5 +75,34 @@ pub(super) async fn stage_exists(
         Ok(_) => Ok(true),
         Err(e) if not_found(&e) => Ok(false),
         Err(e) => Err(aws_err("apigatewayv2:GetStage")(e)),
+    }
+}
+
+/// An auto-deployed stage `stage` of API `api_id`, marked as `function`'s;
+/// one already there is the stage wanted (a re-run converges).
+pub(super) async fn create_stage(
+    aws: &Aws,
+    api_id: &str,
+    stage: &str,
+    function: &str,
+) -> Result<(), DeployError> {
+    match aws
+        .apigw2
+        .create_stage()
+        .api_id(api_id)
+        .stage_name(stage)
+        .auto_deploy(true)
+        .description(format!("{MARKER} {function}"))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_conflict_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(aws_err("apigatewayv2:CreateStage")(e)),
     }
 }

@@ -18,7 +18,7 @@
 //! | the base path mapped to another API | refused |
 //! | nothing wanted | unmap the base path; delete the domain if the app made it and nothing else is mapped |
 
-use super::door::{Resource, Step, not_found};
+use super::door::{Resource, Step, gone, not_found};
 use super::{Aws, Ctx, DeployError, TAG, aws_err};
 use crate::config::Config;
 
@@ -352,31 +352,25 @@ impl Resource for CustomDomain<'_> {
             }
             (Flavor::Rest, Act::Unmap(path)) => {
                 let path = if path.is_empty() { "(none)" } else { path };
-                match aws
-                    .apigw
-                    .delete_base_path_mapping()
-                    .domain_name(&self.name)
-                    .base_path(path)
-                    .send()
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(e) if not_found(&e) => {}
-                    Err(e) => return Err(aws_err("apigateway:DeleteBasePathMapping")(e)),
-                }
+                gone(
+                    aws.apigw
+                        .delete_base_path_mapping()
+                        .domain_name(&self.name)
+                        .base_path(path)
+                        .send()
+                        .await,
+                    "apigateway:DeleteBasePathMapping",
+                )?;
             }
             (Flavor::Rest, Act::Delete) => {
-                match aws
-                    .apigw
-                    .delete_domain_name()
-                    .domain_name(&self.name)
-                    .send()
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(e) if not_found(&e) => {}
-                    Err(e) => return Err(aws_err("apigateway:DeleteDomainName")(e)),
-                }
+                gone(
+                    aws.apigw
+                        .delete_domain_name()
+                        .domain_name(&self.name)
+                        .send()
+                        .await,
+                    "apigateway:DeleteDomainName",
+                )?;
             }
             (Flavor::Http, Act::Create) => {
                 let out = aws
@@ -415,31 +409,25 @@ impl Resource for CustomDomain<'_> {
                     .map_err(aws_err("apigatewayv2:CreateApiMapping"))?;
             }
             (Flavor::Http, Act::Unmap(id)) => {
-                match aws
-                    .apigw2
-                    .delete_api_mapping()
-                    .domain_name(&self.name)
-                    .api_mapping_id(id)
-                    .send()
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(e) if not_found(&e) => {}
-                    Err(e) => return Err(aws_err("apigatewayv2:DeleteApiMapping")(e)),
-                }
+                gone(
+                    aws.apigw2
+                        .delete_api_mapping()
+                        .domain_name(&self.name)
+                        .api_mapping_id(id)
+                        .send()
+                        .await,
+                    "apigatewayv2:DeleteApiMapping",
+                )?;
             }
             (Flavor::Http, Act::Delete) => {
-                match aws
-                    .apigw2
-                    .delete_domain_name()
-                    .domain_name(&self.name)
-                    .send()
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(e) if not_found(&e) => {}
-                    Err(e) => return Err(aws_err("apigatewayv2:DeleteDomainName")(e)),
-                }
+                gone(
+                    aws.apigw2
+                        .delete_domain_name()
+                        .domain_name(&self.name)
+                        .send()
+                        .await,
+                    "apigatewayv2:DeleteDomainName",
+                )?;
             }
         }
         Ok(())

@@ -99,3 +99,19 @@ pub(super) fn not_found<E: aws_sdk_lambda::error::ProvideErrorMetadata>(
         .is_some_and(|c| c.contains("NotFound") || c == "NoSuchEntity")
         || e.raw_response().is_some_and(|r| r.status().as_u16() == 404)
 }
+
+/// A delete's answer: the thing already gone is the state wanted (a re-run
+/// after a half-finished remove converges), any other error is `operation`'s.
+pub(super) fn gone<T, E>(
+    result: Result<T, aws_sdk_lambda::error::SdkError<E>>,
+    operation: &'static str,
+) -> Result<(), DeployError>
+where
+    E: std::error::Error + aws_sdk_lambda::error::ProvideErrorMetadata + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if not_found(&e) => Ok(()),
+        Err(e) => Err(super::aws_err(operation)(e)),
+    }
+}

@@ -16,8 +16,8 @@
 //! | another auth type or CORS | permissions added or removed, update |
 //! | nothing wanted | delete the URL, remove the permissions |
 
-use super::door::{Resource, Step, not_found};
-use super::{Aws, Ctx, DeployError, aws_err};
+use super::door::{Resource, Step, gone, not_found};
+use super::{Aws, Ctx, DeployError, add_permission, aws_err};
 use crate::config::{Config, UrlAuth};
 use crate::package::NativeCors;
 
@@ -266,13 +266,7 @@ impl Resource for FunctionUrl<'_> {
                         .action("lambda:InvokeFunction")
                         .invoked_via_function_url(true)
                 };
-                match req.send().await {
-                    Ok(_) => {}
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_resource_conflict_exception()) => {}
-                    Err(e) => return Err(aws_err("lambda:AddPermission")(e)),
-                }
+                add_permission(req).await?;
             }
             Act::Create => {
                 let out = aws
@@ -300,29 +294,23 @@ impl Resource for FunctionUrl<'_> {
                     .map_err(aws_err("lambda:UpdateFunctionUrlConfig"))?;
                 self.url = Some(out.function_url().to_owned());
             }
-            Act::Delete => match aws
-                .lambda
-                .delete_function_url_config()
-                .function_name(function)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if not_found(&e) => {}
-                Err(e) => return Err(aws_err("lambda:DeleteFunctionUrlConfig")(e)),
-            },
-            Act::Unpermit(sid) => match aws
-                .lambda
-                .remove_permission()
-                .function_name(function)
-                .statement_id(*sid)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if not_found(&e) => {}
-                Err(e) => return Err(aws_err("lambda:RemovePermission")(e)),
-            },
+            Act::Delete => gone(
+                aws.lambda
+                    .delete_function_url_config()
+                    .function_name(function)
+                    .send()
+                    .await,
+                "lambda:DeleteFunctionUrlConfig",
+            )?,
+            Act::Unpermit(sid) => gone(
+                aws.lambda
+                    .remove_permission()
+                    .function_name(function)
+                    .statement_id(*sid)
+                    .send()
+                    .await,
+                "lambda:RemovePermission",
+            )?,
         }
         Ok(())
     }

@@ -19,8 +19,8 @@
 use aws_sdk_apigatewayv2::types::ProtocolType;
 
 use super::apigw2;
-use super::door::{Resource, Step, not_found};
-use super::{Aws, Ctx, DeployError, MARKER, TAG, aws_err};
+use super::door::{Resource, Step, gone};
+use super::{Aws, Ctx, DeployError, MARKER, TAG, aws_err, permit_api_gateway};
 use crate::config::Config;
 
 /// The tag holding the imported definition's SHA-256.
@@ -99,25 +99,7 @@ impl<'a> HttpApi<'a> {
     }
 
     async fn create_stage(&self, aws: &Aws, id: &str) -> Result<(), DeployError> {
-        match aws
-            .apigw2
-            .create_stage()
-            .api_id(id)
-            .stage_name(STAGE)
-            .auto_deploy(true)
-            .description(format!("{MARKER} {}", self.cfg.function))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conflict_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(aws_err("apigatewayv2:CreateStage")(e)),
-        }
+        apigw2::create_stage(aws, id, STAGE, &self.cfg.function).await
     }
 }
 
@@ -271,26 +253,13 @@ impl Resource for HttpApi<'_> {
             Act::Permit => {
                 let id = self.id()?.to_owned();
                 let account = self.function_arn.split(':').nth(4).unwrap_or("*");
-                match aws
-                    .lambda
-                    .add_permission()
-                    .function_name(&self.cfg.function)
-                    .statement_id(format!("lambada-http-{id}"))
-                    .action("lambda:InvokeFunction")
-                    .principal("apigateway.amazonaws.com")
-                    .source_arn(format!(
-                        "arn:aws:execute-api:{}:{account}:{id}/*/*",
-                        aws.region
-                    ))
-                    .send()
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_resource_conflict_exception()) => {}
-                    Err(e) => return Err(aws_err("lambda:AddPermission")(e)),
-                }
+                permit_api_gateway(
+                    aws,
+                    &self.cfg.function,
+                    format!("lambada-http-{id}"),
+                    format!("arn:aws:execute-api:{}:{account}:{id}/*/*", aws.region),
+                )
+                .await?;
             }
             Act::Stage => {
                 let id = self.id()?.to_owned();
@@ -300,22 +269,10 @@ impl Resource for HttpApi<'_> {
                 let id = self.id()?.to_owned();
                 // A reimport keeps the stages on AWS; moto 5.2's drops
                 // them. Either way the stage exists after this one read.
-                ctx.read("apigatewayv2:GetStage");
-                match aws
-                    .apigw2
-                    .get_stage()
-                    .api_id(&id)
-                    .stage_name(STAGE)
-                    .send()
-                    .await
+                if !apigw2::stage_exists(aws, ctx, &id, STAGE).await?
+                    && ctx.write("apigatewayv2:CreateStage")
                 {
-                    Ok(_) => {}
-                    Err(e) if not_found(&e) => {
-                        if ctx.write("apigatewayv2:CreateStage") {
-                            self.create_stage(aws, &id).await?;
-                        }
-                    }
-                    Err(e) => return Err(aws_err("apigatewayv2:GetStage")(e)),
+                    self.create_stage(aws, &id).await?;
                 }
                 aws.apigw2
                     .tag_resource()
@@ -325,11 +282,10 @@ impl Resource for HttpApi<'_> {
                     .await
                     .map_err(aws_err("apigatewayv2:TagResource"))?;
             }
-            Act::Delete(id) => match aws.apigw2.delete_api().api_id(id).send().await {
-                Ok(_) => {}
-                Err(e) if not_found(&e) => {}
-                Err(e) => return Err(aws_err("apigatewayv2:DeleteApi")(e)),
-            },
+            Act::Delete(id) => gone(
+                aws.apigw2.delete_api().api_id(id).send().await,
+                "apigatewayv2:DeleteApi",
+            )?,
         }
         Ok(())
     }

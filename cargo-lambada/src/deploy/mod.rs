@@ -119,6 +119,44 @@ where
     }
 }
 
+/// Sends an `AddPermission`. A statement of that id already there is the
+/// grant being made (a re-run after a failure half-way), so a conflict is
+/// success: every front door and trigger converges the same way.
+async fn add_permission(
+    req: aws_sdk_lambda::operation::add_permission::builders::AddPermissionFluentBuilder,
+) -> Result<(), DeployError> {
+    match req.send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_conflict_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(aws_err("lambda:AddPermission")(e)),
+    }
+}
+
+/// API Gateway's right to invoke `function`, scoped to `source_arn` (an
+/// API, a stage, or a route of one).
+async fn permit_api_gateway(
+    aws: &Aws,
+    function: &str,
+    sid: String,
+    source_arn: String,
+) -> Result<(), DeployError> {
+    add_permission(
+        aws.lambda
+            .add_permission()
+            .function_name(function)
+            .statement_id(sid)
+            .action("lambda:InvokeFunction")
+            .principal("apigateway.amazonaws.com")
+            .source_arn(source_arn),
+    )
+    .await
+}
+
 /// One AWS call, for the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Call {

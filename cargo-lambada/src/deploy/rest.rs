@@ -18,8 +18,8 @@
 
 use aws_sdk_apigateway::primitives::Blob;
 
-use super::door::{Resource, Step, not_found};
-use super::{Aws, Ctx, DeployError, MARKER, aws_err};
+use super::door::{Resource, Step, gone, not_found};
+use super::{Aws, Ctx, DeployError, MARKER, aws_err, permit_api_gateway};
 use crate::config::Config;
 
 /// The stage variable holding the deployed definition's SHA-256.
@@ -271,23 +271,13 @@ impl Resource for RestApi<'_> {
             Act::Permit(id) => {
                 let id = self.id.clone().unwrap_or_else(|| id.clone());
                 let source = self.source_arn(&aws.region, &id);
-                match aws
-                    .lambda
-                    .add_permission()
-                    .function_name(&self.cfg.function)
-                    .statement_id(format!("lambada-{id}-{}", self.cfg.stage))
-                    .action("lambda:InvokeFunction")
-                    .principal("apigateway.amazonaws.com")
-                    .source_arn(source)
-                    .send()
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_resource_conflict_exception()) => {}
-                    Err(e) => return Err(aws_err("lambda:AddPermission")(e)),
-                }
+                permit_api_gateway(
+                    aws,
+                    &self.cfg.function,
+                    format!("lambada-{id}-{}", self.cfg.stage),
+                    source,
+                )
+                .await?;
             }
             Act::Deploy(id) => {
                 let id = self.id.clone().unwrap_or_else(|| id.clone());
@@ -307,11 +297,10 @@ impl Resource for RestApi<'_> {
                     .map_err(aws_err("apigateway:CreateDeployment"))?;
                 self.id = Some(id);
             }
-            Act::Delete(id) => match aws.apigw.delete_rest_api().rest_api_id(id).send().await {
-                Ok(_) => {}
-                Err(e) if not_found(&e) => {}
-                Err(e) => return Err(aws_err("apigateway:DeleteRestApi")(e)),
-            },
+            Act::Delete(id) => gone(
+                aws.apigw.delete_rest_api().rest_api_id(id).send().await,
+                "apigateway:DeleteRestApi",
+            )?,
         }
         Ok(())
     }

@@ -22,9 +22,9 @@ use aws_sdk_apigatewayv2::types::{IntegrationType, ProtocolType};
 use serde_json::{Value, json};
 
 use super::apigw2;
-use super::door::{Resource, Step, not_found};
+use super::door::{Resource, Step, gone};
 use super::http_api::HASH_TAG;
-use super::{Aws, Ctx, DeployError, MARKER, TAG, aws_err};
+use super::{Aws, Ctx, DeployError, MARKER, TAG, aws_err, permit_api_gateway};
 use crate::config::Config;
 use crate::manifest::Manifest;
 
@@ -245,25 +245,7 @@ impl<'a> WebSocketApi<'a> {
     }
 
     async fn create_stage(&self, aws: &Aws, id: &str) -> Result<(), DeployError> {
-        match aws
-            .apigw2
-            .create_stage()
-            .api_id(id)
-            .stage_name(&self.cfg.stage)
-            .auto_deploy(true)
-            .description(format!("{MARKER} {}", self.cfg.function))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conflict_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(aws_err("apigatewayv2:CreateStage")(e)),
-        }
+        apigw2::create_stage(aws, id, &self.cfg.stage, &self.cfg.function).await
     }
 }
 
@@ -549,42 +531,26 @@ impl Resource for WebSocketApi<'_> {
             }
             Act::DeleteRoute(rid) => {
                 let id = self.id()?;
-                match aws
-                    .apigw2
-                    .delete_route()
-                    .api_id(&id)
-                    .route_id(rid)
-                    .send()
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(e) if not_found(&e) => {}
-                    Err(e) => return Err(aws_err("apigatewayv2:DeleteRoute")(e)),
-                }
+                gone(
+                    aws.apigw2
+                        .delete_route()
+                        .api_id(&id)
+                        .route_id(rid)
+                        .send()
+                        .await,
+                    "apigatewayv2:DeleteRoute",
+                )?;
             }
             Act::Permit => {
                 let id = self.id()?;
                 let account = self.function_arn.split(':').nth(4).unwrap_or("*");
-                match aws
-                    .lambda
-                    .add_permission()
-                    .function_name(&self.cfg.function)
-                    .statement_id(format!("lambada-ws-{id}"))
-                    .action("lambda:InvokeFunction")
-                    .principal("apigateway.amazonaws.com")
-                    .source_arn(format!(
-                        "arn:aws:execute-api:{}:{account}:{id}/*",
-                        aws.region
-                    ))
-                    .send()
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_resource_conflict_exception()) => {}
-                    Err(e) => return Err(aws_err("lambda:AddPermission")(e)),
-                }
+                permit_api_gateway(
+                    aws,
+                    &self.cfg.function,
+                    format!("lambada-ws-{id}"),
+                    format!("arn:aws:execute-api:{}:{account}:{id}/*", aws.region),
+                )
+                .await?;
             }
             Act::Stage => {
                 let id = self.id()?;
@@ -601,11 +567,10 @@ impl Resource for WebSocketApi<'_> {
                     .await
                     .map_err(aws_err("apigatewayv2:TagResource"))?;
             }
-            Act::Delete(id) => match aws.apigw2.delete_api().api_id(id).send().await {
-                Ok(_) => {}
-                Err(e) if not_found(&e) => {}
-                Err(e) => return Err(aws_err("apigatewayv2:DeleteApi")(e)),
-            },
+            Act::Delete(id) => gone(
+                aws.apigw2.delete_api().api_id(id).send().await,
+                "apigatewayv2:DeleteApi",
+            )?,
         }
         Ok(())
     }

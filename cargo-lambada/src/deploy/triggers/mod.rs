@@ -40,7 +40,8 @@ use aws_sdk_lambda::types::EventSourceMappingConfiguration;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{Aws, Ctx, DeployError, MARKER, TAG, aws_err};
+use super::door::gone;
+use super::{Aws, Ctx, DeployError, MARKER, TAG, add_permission, aws_err};
 use crate::config::Config;
 use crate::manifest::{TriggerEntry, TriggerKind};
 
@@ -348,24 +349,17 @@ async fn ensure_grant(
         format!("{principal} from {source_arn}"),
     );
     if ctx.write("lambda:AddPermission") {
-        match aws
-            .lambda
-            .add_permission()
-            .function_name(name)
-            .statement_id(sid)
-            .action("lambda:InvokeFunction")
-            .principal(principal)
-            .source_arn(source_arn)
-            .set_source_account(source_account.map(str::to_owned))
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_conflict_exception()) => {}
-            Err(e) => return Err(aws_err("lambda:AddPermission")(e)),
-        }
+        add_permission(
+            aws.lambda
+                .add_permission()
+                .function_name(name)
+                .statement_id(sid)
+                .action("lambda:InvokeFunction")
+                .principal(principal)
+                .source_arn(source_arn)
+                .set_source_account(source_account.map(str::to_owned)),
+        )
+        .await?;
     }
     grants.push(Grant {
         sid: sid.to_owned(),
@@ -377,18 +371,15 @@ async fn ensure_grant(
 async fn remove_grant(aws: &Aws, ctx: &mut Ctx, name: &str, sid: &str) -> Result<(), DeployError> {
     ctx.change(format!("permission {sid} of {name}"), "delete", "");
     if ctx.write("lambda:RemovePermission") {
-        match aws
-            .lambda
-            .remove_permission()
-            .function_name(name)
-            .statement_id(sid)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if not_found(&e) => {}
-            Err(e) => return Err(aws_err("lambda:RemovePermission")(e)),
-        }
+        gone(
+            aws.lambda
+                .remove_permission()
+                .function_name(name)
+                .statement_id(sid)
+                .send()
+                .await,
+            "lambda:RemovePermission",
+        )?;
     }
     Ok(())
 }
@@ -435,17 +426,14 @@ async fn delete_mapping(
         format!("from {}", m.event_source_arn().unwrap_or("?")),
     );
     if ctx.write("lambda:DeleteEventSourceMapping") {
-        match aws
-            .lambda
-            .delete_event_source_mapping()
-            .uuid(uuid)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if not_found(&e) => {}
-            Err(e) => return Err(aws_err("lambda:DeleteEventSourceMapping")(e)),
-        }
+        gone(
+            aws.lambda
+                .delete_event_source_mapping()
+                .uuid(uuid)
+                .send()
+                .await,
+            "lambda:DeleteEventSourceMapping",
+        )?;
     }
     Ok(())
 }
@@ -640,17 +628,14 @@ async fn delete_function(
         format!("trigger `{}`", f.handler),
     );
     if ctx.write("lambda:DeleteFunction") {
-        match aws
-            .lambda
-            .delete_function()
-            .function_name(&f.name)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if not_found(&e) => {}
-            Err(e) => return Err(aws_err("lambda:DeleteFunction")(e)),
-        }
+        gone(
+            aws.lambda
+                .delete_function()
+                .function_name(&f.name)
+                .send()
+                .await,
+            "lambda:DeleteFunction",
+        )?;
     }
     Ok(())
 }
