@@ -1,5 +1,6 @@
 //! `cargo lambada invoke`: each shipped example event, HTTP requests built
-//! like `serve` builds them, event files, SNS and scheduled events.
+//! like `serve` builds them, event files, and an event of every trigger
+//! kind to its handler.
 
 mod serve_support;
 
@@ -195,6 +196,44 @@ fn trigger_events_go_to_their_handler() {
     );
     let out = run(&["--schedule", "fail"]);
     assert!(!out.status.success());
+
+    // S3: a key in the handler's bucket, or a whole `s3://` URI; the key
+    // travels URL-encoded as S3 sends it and arrives decoded.
+    let out = run(&["--s3", "incoming/a b!.txt"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("handler `on_upload`"));
+    let out = run(&["--s3", "s3://faulty-bucket/incoming/fail"]);
+    assert!(!out.status.success());
+    assert_eq!(stdout_json(&out)["errorType"], "Lambada.HandlerFailed");
+    let out = run(&["--s3", "s3://other-bucket/x"]);
+    assert!(!out.status.success());
+    assert!(
+        stdout_json(&out)["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("other-bucket")),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // EventBridge: the detail from a file, source and detail type from the
+    // handler's pattern.
+    let out = run(&["--event-bridge", &file("order.json", r#"{"id": "o-1"}"#)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("handler `on_order`"));
+    // One event, one handler call: its error is the function's, as is
+    // (an S3 event's records are summed up in `Lambada.HandlerFailed`).
+    let out = run(&["--event-bridge", &file("fail.json", r#"{"id": "fail"}"#)]);
+    assert!(!out.status.success());
+    let v = stdout_json(&out);
+    assert_eq!(v["errorMessage"], "told to fail by `fail`", "{v}");
 
     // Direct invocation: the handler's answer, and `_HANDLER` is its name.
     let out = run(&["--payload", r#"{"serial": "SN-1"}"#]);
