@@ -553,6 +553,8 @@ pub enum ServeBody {
         rest: emulator::Streamed,
         /// For the log line of a stream that fails.
         what: String,
+        /// A failure read but not yet passed on (see `poll_frame`).
+        cut: Option<String>,
     },
 }
 
@@ -569,7 +571,15 @@ impl hyper::body::Body for ServeBody {
             ServeBody::Full(f) => std::pin::Pin::new(f)
                 .poll_frame(cx)
                 .map_err(|never| match never {}),
-            ServeBody::Stream { first, rest, what } => {
+            ServeBody::Stream {
+                first,
+                rest,
+                what,
+                cut,
+            } => {
+                if let Some(message) = cut.take() {
+                    return Poll::Ready(Some(Err(message.into())));
+                }
                 if let Some(b) = first.take().filter(|b| !b.is_empty()) {
                     return Poll::Ready(Some(Ok(hyper::body::Frame::data(b))));
                 }
@@ -591,7 +601,12 @@ impl hyper::body::Body for ServeBody {
                                 &mut std::io::stderr().lock(),
                                 line.as_bytes(),
                             );
-                            Poll::Ready(Some(Err(e.message().into())))
+                            // Passed on one turn later: an error aborts
+                            // the connection, and hyper flushes the chunks
+                            // it holds only between two polls of the body.
+                            *cut = Some(e.message());
+                            cx.waker().wake_by_ref();
+                            Poll::Pending
                         }
                         Poll::Ready(None) => Poll::Ready(None),
                         Poll::Pending => Poll::Pending,
@@ -763,6 +778,7 @@ async fn handle(
                                 first: Some(first),
                                 rest,
                                 what,
+                                cut: None,
                             }),
                             Err(note) => {
                                 return Ok(log(
