@@ -23,7 +23,7 @@ use http::Method;
 use lambada::test::events;
 
 use crate::config::{self, Settings};
-use crate::emulator::{self, Reply, Sandbox, ids};
+use crate::emulator::{self, Fault, Reply, Sandbox, ids};
 use crate::manifest::{TriggerEntry, TriggerKind};
 use crate::serve::{self, Format, gateway};
 
@@ -372,9 +372,20 @@ async fn invoke(
     // A streamed answer is read before the process stops.
     let outcome = match outcome {
         Ok(Reply::Stream(streamed)) => {
-            let printed = print_stream(streamed, args.raw).await;
+            // The function timeout holds until the stream ends.
+            let due = sandbox.deadline();
+            let printed = tokio::time::timeout_at(due, print_stream(streamed, args.raw)).await;
             sandbox.stop().await;
-            return printed;
+            return match printed {
+                Ok(printed) => printed,
+                Err(_) => {
+                    let _ = std::io::Write::flush(&mut std::io::stdout());
+                    Err(Fault::Timeout {
+                        timeout: function.timeout,
+                    }
+                    .into())
+                }
+            };
         }
         other => other,
     };

@@ -119,6 +119,101 @@ async fn chunks_reach_the_client_as_the_handler_makes_them() {
     }
 }
 
+/// The function timeout runs until the stream ends, as on Lambda: a
+/// handler still streaming past it is stopped, the body is cut short, and
+/// a fresh bootstrap answers the next request.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_past_the_timeout_is_cut_and_its_bootstrap_replaced() {
+    let s = Serve::start(
+        &[
+            "--manifest-path",
+            &manifest(),
+            "--no-reload",
+            "--format",
+            "url",
+            "--concurrency",
+            "1",
+            "--timeout",
+            "2",
+        ],
+        &[],
+    );
+    let before = get(s.port, "/pid").await;
+    assert_eq!(before.status, 200);
+    let dir = tempfile::tempdir().unwrap();
+    // No gate: the handler holds its last chunk for 20 s.
+    let path = format!("/stream?gate={}", dir.path().join("never").display());
+    let started = std::time::Instant::now();
+    let (parts, frames, outcome) = stream_get(s.port, &path, "first\n", || {}).await;
+    assert_eq!(parts.status, 200);
+    assert_eq!(frames.concat(), b"first\n");
+    assert!(outcome.is_err(), "the body must not end cleanly");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "cut at the timeout, not when the handler gave up: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        s.wait_log("Task timed out after 2.00 seconds: the bootstrap was stopped while streaming"),
+        "{}",
+        s.proc.output()
+    );
+    let after = get(s.port, "/pid").await;
+    assert_eq!(after.status, 200);
+    assert_ne!(before.text(), after.text(), "a new bootstrap answers");
+}
+
+/// A bootstrap still streaming is busy, as a Lambda execution environment
+/// is: a request arriving meanwhile gets another bootstrap instead of
+/// waiting behind the stream.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_during_a_stream_gets_another_bootstrap() {
+    let s = Serve::start(
+        &[
+            "--manifest-path",
+            &manifest(),
+            "--no-reload",
+            "--format",
+            "url",
+            "--concurrency",
+            "2",
+        ],
+        &[],
+    );
+    // Serve starts one bootstrap ahead of the first request; once it is
+    // up, it answers /pid and then takes the stream (the most recently
+    // used goes first).
+    assert!(s.wait_log("bootstrap #1 ready"), "{}", s.proc.output());
+    let streaming_pid = get(s.port, "/pid").await.text();
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("gate");
+    let path = format!("/stream?gate={}", gate.display());
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel();
+    let port = s.port;
+    let stream = tokio::spawn(async move {
+        stream_get(port, &path, "first\n", move || {
+            let _ = first_tx.send(());
+        })
+        .await
+    });
+    first_rx.await.expect("the first chunk");
+    // The stream's bootstrap waits for the gate, which is not there yet.
+    let other = tokio::time::timeout(Duration::from_secs(15), get(s.port, "/pid"))
+        .await
+        .expect("answered while the stream is open");
+    assert_eq!(other.status, 200);
+    assert_ne!(other.text(), streaming_pid, "another bootstrap answers");
+    assert!(!stream.is_finished());
+    std::fs::write(&gate, b"go").unwrap();
+    let (parts, frames, outcome) = stream.await.unwrap();
+    assert_eq!(parts.status, 200);
+    assert!(outcome.is_ok(), "{outcome:?}");
+    assert_eq!(frames.concat(), b"first\nlast\n");
+    // Once its stream has ended, that bootstrap is idle again, and the
+    // most recently freed: it answers next.
+    assert_eq!(get(s.port, "/pid").await.text(), streaming_pid);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn http_api_events_get_the_body_whole() {
     let s = Serve::start(
@@ -167,4 +262,32 @@ fn invoke_prints_the_prelude_and_the_chunks() {
     assert!(stdout.contains("\"statusCode\": 200"), "{stdout}");
     assert!(stdout.contains("first\nlast\n"), "{stdout}");
     assert!(stderr.contains("streamed response"), "{stderr}");
+}
+
+#[test]
+fn invoke_cuts_a_stream_at_the_function_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cargo_lambada()
+        .args([
+            "invoke",
+            "--manifest-path",
+            &manifest(),
+            "--format",
+            "url",
+            "--timeout",
+            "2",
+            "--get",
+            &format!("/stream?gate={}", dir.path().join("never").display()),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("first\n"), "{stdout}");
+    assert!(!stdout.contains("last"), "{stdout}");
+    assert!(
+        stderr.contains("Task timed out after 2.00 seconds"),
+        "{stderr}"
+    );
 }

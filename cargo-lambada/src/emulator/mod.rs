@@ -29,7 +29,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -465,6 +465,13 @@ impl Sandbox {
         }
     }
 
+    /// When the current invocation's time is up: the function timeout after
+    /// the runtime received the event.
+    pub fn deadline(&self) -> Instant {
+        let delivered = *lock(&self.api.delivered);
+        delivered.unwrap_or_else(Instant::now) + self.timeout
+    }
+
     /// Whether the process is still running.
     pub fn is_alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -589,8 +596,8 @@ impl Sandbox {
 #[derive(Debug)]
 pub struct Pool {
     function: Function,
-    idle: Mutex<Vec<Sandbox>>,
-    permits: Semaphore,
+    idle: Arc<Mutex<Vec<Sandbox>>>,
+    permits: Arc<Semaphore>,
     started: AtomicUsize,
 }
 
@@ -599,14 +606,14 @@ impl Pool {
     pub fn new(function: Function, concurrency: usize) -> Pool {
         Pool {
             function,
-            idle: Mutex::new(Vec::new()),
-            permits: Semaphore::new(concurrency.max(1)),
+            idle: Arc::new(Mutex::new(Vec::new())),
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
             started: AtomicUsize::new(0),
         }
     }
 
     fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Sandbox>> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.idle)
     }
 
     async fn start(&self) -> Result<Sandbox, Fault> {
@@ -636,9 +643,10 @@ impl Pool {
     /// Runs one invocation on an idle sandbox, or a new one when all are
     /// busy and fewer than `concurrency` run; else waits for one. A sandbox
     /// that faults is dropped (its process killed); the next invocation
-    /// starts a fresh one.
+    /// starts a fresh one. A streamed result keeps its sandbox busy until
+    /// the stream ends (see [`Pool::hold`]).
     pub async fn invoke(&self, event: Bytes) -> Result<Reply, Fault> {
-        let Ok(_permit) = self.permits.acquire().await else {
+        let Ok(permit) = self.permits.clone().acquire_owned().await else {
             return Err(Fault::Spawn("the function is shutting down".into()));
         };
         // The most recently used sandbox first: sequential requests keep
@@ -657,6 +665,7 @@ impl Pool {
             None => self.start().await?,
         };
         match sandbox.invoke(event).await {
+            Ok(Reply::Stream(streamed)) => Ok(Reply::Stream(self.hold(sandbox, permit, streamed))),
             Ok(reply) => {
                 self.idle().push(sandbox);
                 Ok(reply)
@@ -671,6 +680,73 @@ impl Pool {
         }
     }
 
+    /// Keeps a sandbox and its concurrency permit while its streamed result
+    /// flows, as Lambda keeps the execution environment busy until the
+    /// runtime ends the stream: a request arriving meanwhile gets another
+    /// sandbox (or waits for a permit), never a queue on this busy one. The
+    /// function timeout still runs: past it the process is stopped and the
+    /// stream ends with `Sandbox.Timedout`. A reader that hangs up does not
+    /// stop the function; the rest is drained.
+    fn hold(
+        &self,
+        mut sandbox: Sandbox,
+        permit: OwnedSemaphorePermit,
+        streamed: Streamed,
+    ) -> Streamed {
+        let Streamed {
+            content_type,
+            body: mut chunks,
+        } = streamed;
+        let (tx, rx) = mpsc::channel(1);
+        let idle = self.idle.clone();
+        let due = sandbox.deadline();
+        tokio::spawn(async move {
+            let permit = permit;
+            let mut reader = Some(tx);
+            let timed_out = loop {
+                let chunk = match tokio::time::timeout_at(due, chunks.recv()).await {
+                    Err(_) => break true,
+                    Ok(None) => break false,
+                    Ok(Some(chunk)) => chunk,
+                };
+                if let Some(tx) = &reader {
+                    match tokio::time::timeout_at(due, tx.send(chunk)).await {
+                        Err(_) => break true,
+                        Ok(Err(_)) => reader = None,
+                        Ok(Ok(())) => {}
+                    }
+                }
+            };
+            if !timed_out {
+                lock(&idle).push(sandbox);
+                return;
+            }
+            sandbox.stop().await;
+            drop(permit);
+            let fault = Fault::Timeout {
+                timeout: sandbox.timeout,
+            };
+            eprintln!(
+                "lambada: bootstrap #{}: {fault} while streaming; the next request starts a new one",
+                sandbox.id
+            );
+            if let Some(tx) = reader {
+                let body = serde_json::json!({
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": fault.to_string(),
+                });
+                let error = LambdaError::new(None, Bytes::from(body.to_string()));
+                // Awaited: a full channel must not turn the cut into a
+                // clean end.
+                let _ = tx.send(Err(error)).await;
+            }
+        });
+        Streamed {
+            content_type,
+            body: rx,
+        }
+    }
+
     /// Stops every idle sandbox. Busy ones stop when the pool is dropped
     /// after their invocation; invocations already waiting still run (on a
     /// new sandbox), so a request caught by a reload is served, not failed.
@@ -680,6 +756,11 @@ impl Pool {
             s.stop().await;
         }
     }
+}
+
+/// Locks a mutex whose data stays usable after a panic elsewhere.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Copies the built binary to `dir/bootstrap`, as Lambda unpacks it into its
