@@ -12,7 +12,10 @@ use crate::build::{self, BuildError};
 use crate::config::{self, ApiKind, Config, Settings};
 use crate::manifest::{self, Manifest, ManifestError, RouteEntry, TriggerEntry, TriggerKind};
 
+mod trigger;
 mod websocket;
+
+pub(crate) use trigger::{Template, logical_id};
 
 /// API Gateway's limits, checked before any AWS call.
 pub const MAX_RESOURCES: usize = 300;
@@ -652,116 +655,6 @@ pub fn route_source_arn(
     )
 }
 
-/// A CloudFormation logical id: `prefix` + the alphanumeric CamelCase of
-/// `name` + `suffix` (`on_ses` → `TriggerOnSesFunction`).
-/// An `#[s3]` trigger's resources. CloudFormation sets a bucket's
-/// notifications only on an `AWS::S3::Bucket` the same stack creates, and
-/// the bucket of a trigger is not the stack's: the template holds the
-/// invoke permission (scoped to the bucket and the account), and an output
-/// with the notification entry to add to the bucket's configuration, which
-/// `cargo lambada deploy` does (merging with the bucket's other
-/// notifications), as can `aws s3api put-bucket-notification-configuration`.
-fn s3_resources(
-    t: &TriggerEntry,
-    name: &str,
-    id: &str,
-    function_id: &str,
-    resources: &mut serde_json::Map<String, Value>,
-    outputs: &mut serde_json::Map<String, Value>,
-) {
-    let want = crate::deploy::S3Settings::of(t);
-    resources.insert(
-        format!("{id}Permission"),
-        json!({
-            "Type": "AWS::Lambda::Permission",
-            "Properties": {
-                "Action": "lambda:InvokeFunction",
-                "FunctionName": {"Fn::GetAtt": [function_id, "Arn"]},
-                "Principal": "s3.amazonaws.com",
-                "SourceArn": {"Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::{}", t.source)},
-                "SourceAccount": {"Ref": "AWS::AccountId"}
-            }
-        }),
-    );
-    let mut entry = json!({
-        "Id": crate::deploy::s3_configuration_id(name),
-        "LambdaFunctionArn": "${FunctionArn}",
-        "Events": want.events,
-    });
-    let rules: Vec<Value> = want
-        .rules()
-        .into_iter()
-        .map(|(n, v)| json!({"Name": n, "Value": v}))
-        .collect();
-    if !rules.is_empty() {
-        entry["Filter"] = json!({"Key": {"FilterRules": rules}});
-    }
-    outputs.insert(
-        format!("{id}BucketNotification"),
-        json!({
-            "Description": format!(
-                "Add this to the LambdaFunctionConfigurations of bucket {} (CloudFormation cannot change a bucket it did not create): `cargo lambada deploy` does, keeping the bucket's other notifications",
-                t.source
-            ),
-            "Value": {"Fn::Sub": [entry.to_string(), {"FunctionArn": {"Fn::GetAtt": [function_id, "Arn"]}}]}
-        }),
-    );
-}
-
-/// An `#[event_pattern]` trigger's rule on its bus, targeting the
-/// function (the permission is added with the others).
-fn event_rule_resources(
-    cfg: &Config,
-    t: &TriggerEntry,
-    id: &str,
-    name: &str,
-    function_arn: &Value,
-    resources: &mut serde_json::Map<String, Value>,
-) {
-    let pattern = t
-        .kind_settings
-        .as_ref()
-        .and_then(|k| k.get("pattern"))
-        .cloned()
-        .unwrap_or_default();
-    resources.insert(
-        format!("{id}Rule"),
-        json!({
-            "Type": "AWS::Events::Rule",
-            "Properties": {
-                "Name": name,
-                "EventBusName": if t.source.is_empty() { "default" } else { t.source.as_str() },
-                "EventPattern": pattern,
-                "State": "ENABLED",
-                "Targets": [{"Id": "lambada", "Arn": function_arn}],
-                "Tags": [
-                    {"Key": "lambada:function", "Value": cfg.function},
-                    {"Key": "lambada:trigger", "Value": t.handler}
-                ]
-            }
-        }),
-    );
-}
-
-fn logical_id(prefix: &str, name: &str, suffix: &str) -> String {
-    let mut out = String::from(prefix);
-    let mut upper = true;
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            if upper {
-                out.push(c.to_ascii_uppercase());
-            } else {
-                out.push(c);
-            }
-            upper = false;
-        } else {
-            upper = true;
-        }
-    }
-    out.push_str(suffix);
-    out
-}
-
 /// One function resource of the template: the API function or a trigger's.
 struct FunctionResource<'a> {
     name: &'a str,
@@ -804,41 +697,6 @@ fn function_resource(cfg: &Config, role: &Value, f: &FunctionResource<'_>) -> Va
     function
 }
 
-/// The event-source ARN of a polled trigger, as a template value; a table
-/// named by name needs a parameter (its stream ARN ends with a timestamp
-/// only DescribeTable knows).
-fn polled_source(t: &TriggerEntry, parameters: &mut serde_json::Map<String, Value>) -> Value {
-    if t.source.starts_with("arn:")
-        && (t.kind != TriggerKind::DynamoDbStream || t.source.contains("/stream/"))
-    {
-        return json!(t.source);
-    }
-    match t.kind {
-        TriggerKind::Sqs => {
-            json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{}", t.source)})
-        }
-        TriggerKind::Kinesis => {
-            json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:kinesis:${{AWS::Region}}:${{AWS::AccountId}}:stream/{}", t.source)})
-        }
-        _ => {
-            let table = t
-                .source
-                .rsplit_once(":table/")
-                .map(|(_, n)| n)
-                .unwrap_or(&t.source);
-            let param = logical_id("", table, "StreamArn");
-            parameters.insert(
-                param.clone(),
-                json!({
-                    "Type": "String",
-                    "Description": format!("The stream ARN of DynamoDB table {table} (LatestStreamArn of `aws dynamodb describe-table --table-name {table}`)")
-                }),
-            );
-            json!({"Ref": param})
-        }
-    }
-}
-
 /// Role, functions, REST API (the OpenAPI body), deployment, stage and one
 /// invoke permission per route (when the app has HTTP routes), and for each
 /// trigger its function and wiring (SNS topic, subscription and permission;
@@ -876,11 +734,7 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
     let sources: Vec<Option<Value>> = m
         .triggers
         .iter()
-        .map(|t| {
-            t.kind
-                .is_polled()
-                .then(|| polled_source(t, &mut parameters))
-        })
+        .map(|t| crate::deploy::trigger_template_source(t, &mut parameters))
         .collect();
     let role = match &cfg.role {
         Some(arn) => json!(arn),
@@ -978,120 +832,16 @@ pub fn cloudformation(cfg: &Config, m: &Manifest, code_key: &str) -> Result<Valu
             format!("{function_id}Arn"),
             json!({"Description": format!("The function of trigger `{}` ({})", t.handler, t.kind), "Value": function_arn}),
         );
-        let permission = |principal: &str, source_arn: Value| {
-            json!({
-                "Type": "AWS::Lambda::Permission",
-                "Properties": {
-                    "Action": "lambda:InvokeFunction",
-                    "FunctionName": function_arn,
-                    "Principal": principal,
-                    "SourceArn": source_arn
-                }
-            })
-        };
-        match t.kind {
-            TriggerKind::Sns => {
-                let topic = if t.source.starts_with("arn:") {
-                    json!(t.source)
-                } else {
-                    let topic_id = logical_id("Topic", &t.source, "");
-                    resources.entry(topic_id.clone()).or_insert_with(|| {
-                        json!({
-                            "Type": "AWS::SNS::Topic",
-                            "Properties": {
-                                "TopicName": t.source,
-                                "Tags": [{"Key": "lambada:function", "Value": cfg.function}]
-                            }
-                        })
-                    });
-                    json!({"Ref": topic_id})
-                };
-                resources.insert(
-                    format!("{id}Permission"),
-                    permission("sns.amazonaws.com", topic.clone()),
-                );
-                resources.insert(
-                    format!("{id}Subscription"),
-                    json!({
-                        "Type": "AWS::SNS::Subscription",
-                        "Properties": {"Protocol": "lambda", "Endpoint": function_arn, "TopicArn": topic}
-                    }),
-                );
-            }
-            TriggerKind::Schedule => {
-                let mut target = json!({"Id": "lambada", "Arn": function_arn});
-                if let Some(input) = &t.input {
-                    target["Input"] = json!(input.to_string());
-                }
-                resources.insert(
-                    format!("{id}Rule"),
-                    json!({
-                        "Type": "AWS::Events::Rule",
-                        "Properties": {
-                            "Name": name,
-                            "ScheduleExpression": t.source,
-                            "State": "ENABLED",
-                            "Targets": [target],
-                            "Tags": [
-                                {"Key": "lambada:function", "Value": cfg.function},
-                                {"Key": "lambada:trigger", "Value": t.handler}
-                            ]
-                        }
-                    }),
-                );
-                resources.insert(
-                    format!("{id}Permission"),
-                    permission(
-                        "events.amazonaws.com",
-                        json!({"Fn::GetAtt": [format!("{id}Rule"), "Arn"]}),
-                    ),
-                );
-            }
-            TriggerKind::Sqs | TriggerKind::Kinesis | TriggerKind::DynamoDbStream => {
-                let mut props = json!({
-                    "EventSourceArn": source.unwrap_or_default(),
-                    "FunctionName": {"Ref": function_id},
-                    "BatchSize": t.batch_size.unwrap_or(if t.kind == TriggerKind::Sqs { 10 } else { 100 }),
-                    "FunctionResponseTypes": ["ReportBatchItemFailures"]
-                });
-                if let Some(w) = t.batch_window {
-                    props["MaximumBatchingWindowInSeconds"] = json!(w);
-                }
-                if let Some(p) = t.starting_position() {
-                    props["StartingPosition"] = json!(p);
-                }
-                resources.insert(
-                    format!("{id}Mapping"),
-                    json!({"Type": "AWS::Lambda::EventSourceMapping", "Properties": props}),
-                );
-            }
-            TriggerKind::Invoke => {}
-            TriggerKind::Authorizer
-                if has_api && matches!(cfg.api, ApiKind::Rest | ApiKind::Http) =>
-            {
-                resources.insert(
-                    format!("{id}Permission"),
-                    permission(
-                        "apigateway.amazonaws.com",
-                        json!({"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/authorizers/*"}),
-                    ),
-                );
-            }
-            TriggerKind::Authorizer => {}
-            TriggerKind::S3 => {
-                s3_resources(t, &name, id, &function_id, &mut resources, &mut outputs);
-            }
-            TriggerKind::EventBridge => {
-                event_rule_resources(cfg, t, id, &name, &function_arn, &mut resources);
-                resources.insert(
-                    format!("{id}Permission"),
-                    permission(
-                        "events.amazonaws.com",
-                        json!({"Fn::GetAtt": [format!("{id}Rule"), "Arn"]}),
-                    ),
-                );
-            }
-        }
+        crate::deploy::trigger_template(&mut Template {
+            cfg,
+            t,
+            id,
+            name: &name,
+            source,
+            has_authorizers: has_api && matches!(cfg.api, ApiKind::Rest | ApiKind::Http),
+            resources: &mut resources,
+            outputs: &mut outputs,
+        });
     }
     Ok(json!({
         "AWSTemplateFormatVersion": "2010-09-09",

@@ -49,7 +49,9 @@ mod role;
 mod triggers;
 mod websocket;
 
-pub(crate) use triggers::s3::{S3Settings, configuration_id as s3_configuration_id};
+pub(crate) use triggers::{
+    template as trigger_template, template_source as trigger_template_source,
+};
 
 const MARKER: &str = "managed by cargo-lambada for function";
 const TAG: &str = "lambada:function";

@@ -11,21 +11,7 @@ use crate::manifest::Manifest;
 
 /// The logical id of a route (`WsRouteConnect`, `WsRouteSendmessage`).
 fn route_id(key: &str) -> String {
-    let mut id = String::from("WsRoute");
-    let mut upper = true;
-    for c in key.chars() {
-        if c.is_ascii_alphanumeric() {
-            if upper {
-                id.push(c.to_ascii_uppercase());
-            } else {
-                id.push(c);
-            }
-            upper = false;
-        } else {
-            upper = true;
-        }
-    }
-    id
+    super::logical_id("WsRoute", key, "")
 }
 
 /// The role statement (also what deploy adds).

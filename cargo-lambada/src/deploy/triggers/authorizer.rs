@@ -1,8 +1,11 @@
 //! `#[authorizer]`: the permission `lambada-authorizer` for the API's
 //! authorizers (the authorizer itself is the front door's).
 
+use serde_json::json;
+
 use super::{Grant, Wire, Wiring, arn_part, ensure_grant};
 use crate::deploy::{Ctx, DeployError};
+use crate::package::Template;
 
 /// The statement id of the permission for the API's authorizers.
 const SID: &str = "lambada-authorizer";
@@ -17,6 +20,16 @@ impl Wiring for Authorizer {
             .map(|api| authorizer_source_arn(&w.site.aws.region, w.site.function_arn, api))
             .as_ref()
             == Some(&g.source_arn)
+    }
+
+    /// API Gateway invokes it for the stack's API (`Api`, REST or HTTP).
+    fn template(tpl: &mut Template<'_>) {
+        if tpl.has_authorizers {
+            tpl.permission(
+                "apigateway.amazonaws.com",
+                json!({"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/authorizers/*"}),
+            );
+        }
     }
 
     async fn wire(

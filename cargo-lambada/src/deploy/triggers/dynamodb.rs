@@ -1,10 +1,13 @@
 //! `#[dynamodb_stream]`: the table's stream (never created; streams must
 //! be on) and the event-source mapping.
 
+use serde_json::{Map, Value, json};
+
 use super::mapping;
 use super::{Grant, Wire, Wiring, other};
 use crate::deploy::{Aws, Ctx, DeployError, aws_err};
 use crate::manifest::TriggerEntry;
+use crate::package::{Template, logical_id};
 
 pub(super) struct DynamoDbStream;
 
@@ -15,6 +18,32 @@ impl Wiring for DynamoDbStream {
         t: &TriggerEntry,
     ) -> Result<Option<String>, DeployError> {
         Ok(Some(table_stream_arn(aws, ctx, t).await?))
+    }
+
+    /// A stream's ARN ends with a timestamp only `DescribeTable` knows: a
+    /// table named by name (or by its ARN) needs a parameter.
+    fn template_source(t: &TriggerEntry, parameters: &mut Map<String, Value>) -> Option<Value> {
+        if t.source.starts_with("arn:") && t.source.contains("/stream/") {
+            return Some(json!(t.source));
+        }
+        let table = t
+            .source
+            .rsplit_once(":table/")
+            .map(|(_, n)| n)
+            .unwrap_or(&t.source);
+        let param = logical_id("", table, "StreamArn");
+        parameters.insert(
+            param.clone(),
+            json!({
+                "Type": "String",
+                "Description": format!("The stream ARN of DynamoDB table {table} (LatestStreamArn of `aws dynamodb describe-table --table-name {table}`)")
+            }),
+        );
+        Some(json!({"Ref": param}))
+    }
+
+    fn template(tpl: &mut Template<'_>) {
+        mapping::template(tpl);
     }
 
     async fn wire(

@@ -3,7 +3,7 @@
 //! permission `lambada-rule`, scoped to the rule. Also the rule deletion
 //! `#[schedule]` shares.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::schedule::events_tag;
 use super::{
@@ -11,6 +11,7 @@ use super::{
 };
 use crate::config::Config;
 use crate::deploy::{Aws, Ctx, DeployError, TAG, aws_err};
+use crate::package::Template;
 
 /// The statement id of the permission for the rule.
 const SID: &str = "lambada-rule";
@@ -52,6 +53,32 @@ impl Wiring for EventBridge {
 
     async fn unwire(site: &Site<'_>, ctx: &mut Ctx, g: &Grant) -> Result<(), DeployError> {
         delete_rule(site.aws, ctx, site.cfg, site.name, bus_of(&g.source_arn)).await
+    }
+
+    /// The rule on its bus with the pattern and target, and the
+    /// permission.
+    fn template(tpl: &mut Template<'_>) {
+        let pattern = tpl
+            .t
+            .kind_settings
+            .as_ref()
+            .and_then(|k| k.get("pattern"))
+            .cloned()
+            .unwrap_or_default();
+        let rule = json!({
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "Name": tpl.name,
+                "EventBusName": bus(&tpl.t.source),
+                "EventPattern": pattern,
+                "State": "ENABLED",
+                "Targets": [{"Id": TARGET_ID, "Arn": tpl.function_arn()}],
+                "Tags": tpl.tags()
+            }
+        });
+        tpl.insert("Rule", rule);
+        let rule_arn = json!({"Fn::GetAtt": [format!("{}Rule", tpl.id), "Arn"]});
+        tpl.permission("events.amazonaws.com", rule_arn);
     }
 
     async fn wire(

@@ -1,9 +1,12 @@
 //! `#[kinesis]`: the stream (never created) and the event-source mapping.
 
+use serde_json::{Map, Value};
+
 use super::mapping;
 use super::{Grant, Wire, Wiring, other};
 use crate::deploy::{Aws, Ctx, DeployError, aws_err};
 use crate::manifest::TriggerEntry;
+use crate::package::Template;
 
 pub(super) struct Kinesis;
 
@@ -14,6 +17,18 @@ impl Wiring for Kinesis {
         t: &TriggerEntry,
     ) -> Result<Option<String>, DeployError> {
         Ok(Some(stream_arn(aws, ctx, t).await?))
+    }
+
+    fn template_source(t: &TriggerEntry, _: &mut Map<String, Value>) -> Option<Value> {
+        Some(mapping::template_arn(
+            t,
+            "kinesis",
+            &format!("stream/{}", t.source),
+        ))
+    }
+
+    fn template(tpl: &mut Template<'_>) {
+        mapping::template(tpl);
     }
 
     async fn wire(

@@ -7,7 +7,41 @@ use aws_sdk_lambda::types::{EventSourceMappingConfiguration, FunctionResponseTyp
 
 use super::Wire;
 use crate::deploy::{Aws, Ctx, DeployError, aws_err};
+use serde_json::{Value, json};
+
 use crate::manifest::{TriggerEntry, TriggerKind};
+use crate::package::Template;
+
+/// A polled source given by name as a template value: its ARN in the
+/// stack's account and region, `arn:${AWS::Partition}:{service}:…:{path}`;
+/// one given by ARN as it is.
+pub(super) fn template_arn(t: &TriggerEntry, service: &str, path: &str) -> Value {
+    if t.source.starts_with("arn:") {
+        return json!(t.source);
+    }
+    json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{path}")})
+}
+
+/// The event-source mapping of a polled trigger in the template.
+pub(super) fn template(tpl: &mut Template<'_>) {
+    let t = tpl.t;
+    let mut props = json!({
+        "EventSourceArn": tpl.source.clone().unwrap_or_default(),
+        "FunctionName": {"Ref": tpl.function_id()},
+        "BatchSize": t.batch_size.unwrap_or(if t.kind == TriggerKind::Sqs { 10 } else { 100 }),
+        "FunctionResponseTypes": ["ReportBatchItemFailures"]
+    });
+    if let Some(w) = t.batch_window {
+        props["MaximumBatchingWindowInSeconds"] = json!(w);
+    }
+    if let Some(p) = t.starting_position() {
+        props["StartingPosition"] = json!(p);
+    }
+    tpl.insert(
+        "Mapping",
+        json!({"Type": "AWS::Lambda::EventSourceMapping", "Properties": props}),
+    );
+}
 
 /// Wires a polled trigger to its source (read by `resolve`).
 pub(super) async fn wire(

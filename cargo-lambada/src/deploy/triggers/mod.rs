@@ -1,4 +1,5 @@
-//! Triggers: what `deploy` and `remove` do for each non-HTTP trigger.
+//! Triggers: what `deploy`, `remove` and `package` do for each non-HTTP
+//! trigger.
 //!
 //! Each trigger runs in its own function, made by the parent module's
 //! `ensure_function` (same zip, `Handler` = the handler's name, tagged
@@ -25,8 +26,9 @@
 //!   `ListTargetsByRule` / `PutTargets`, `AddPermission` (`lambada-rule`).
 //! - invoke: nothing to wire.
 //!
-//! Each kind is one module (`sns.rs`, `s3.rs`, …) implementing [`Wiring`];
-//! the [`registry!`] line maps its `TriggerKind` to it.
+//! Each kind is one module (`sns.rs`, `s3.rs`, …) implementing [`Wiring`],
+//! which also writes the kind's resources into `package`'s template; the
+//! [`registry!`] line maps its `TriggerKind` to it.
 //!
 //! The function's policy (`GetPolicy`) and its mappings are the state: the
 //! wiring of another source (the trigger changed its topic, queue or kind)
@@ -38,12 +40,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_lambda::types::EventSourceMappingConfiguration;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::door::gone;
 use super::{Aws, Ctx, DeployError, MARKER, TAG, add_permission, aws_err};
 use crate::config::Config;
 use crate::manifest::{TriggerEntry, TriggerKind};
+use crate::package::Template;
 
 mod authorizer;
 mod dynamodb;
@@ -51,7 +54,7 @@ mod eventbridge;
 mod invoke;
 mod kinesis;
 mod mapping;
-pub(crate) mod s3;
+mod s3;
 mod schedule;
 mod sns;
 mod sqs;
@@ -82,8 +85,8 @@ pub(super) struct Wire<'a> {
     api_id: Option<&'a str>,
 }
 
-/// One kind of trigger as `deploy` and `remove` see it: how its source is
-/// read, wired and unwired. The function's permission statement `SID` is
+/// One kind of trigger as `deploy`, `remove` and `package` see it: how its
+/// source is read, wired and unwired, and what wires it in a template. The function's permission statement `SID` is
 /// the kind's record of what it wired, so a trigger that changes kind or
 /// source, or disappears, is unwired by the kind that wired it.
 pub(super) trait Wiring {
@@ -120,6 +123,16 @@ pub(super) trait Wiring {
     async fn unwire(_site: &Site<'_>, _ctx: &mut Ctx, _g: &Grant) -> Result<(), DeployError> {
         Ok(())
     }
+
+    /// A polled source's ARN as a template value (a parameter added when
+    /// only the account knows it).
+    fn template_source(_t: &TriggerEntry, _parameters: &mut Map<String, Value>) -> Option<Value> {
+        None
+    }
+
+    /// The resources that wire the trigger in `package`'s template, beside
+    /// its function.
+    fn template(_tpl: &mut Template<'_>) {}
 
     /// Wires the trigger: its source for the report and the wiring, one
     /// line each.
@@ -164,6 +177,18 @@ macro_rules! registry {
         async fn wire_kind(w: &Wire<'_>, ctx: &mut Ctx, grants: &mut Vec<Grant>) -> Result<(Option<String>, Vec<String>), DeployError> {
             match w.t.kind {
                 $(TriggerKind::$kind => <$wiring>::wire(w, ctx, grants).await,)*
+            }
+        }
+        /// A polled trigger's source in `package`'s template.
+        pub(crate) fn template_source(t: &TriggerEntry, parameters: &mut Map<String, Value>) -> Option<Value> {
+            match t.kind {
+                $(TriggerKind::$kind => <$wiring>::template_source(t, parameters),)*
+            }
+        }
+        /// What wires a trigger in `package`'s template.
+        pub(crate) fn template(tpl: &mut Template<'_>) {
+            match tpl.t.kind {
+                $(TriggerKind::$kind => <$wiring>::template(tpl),)*
             }
         }
     };

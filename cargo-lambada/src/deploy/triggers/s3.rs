@@ -14,9 +14,12 @@ use aws_sdk_s3::types::{
     NotificationConfigurationFilter, S3KeyFilter,
 };
 
+use serde_json::{Value, json};
+
 use super::{Grant, Site, Wire, Wiring, arn_part, ensure_grant, other};
 use crate::deploy::{Aws, Ctx, DeployError, aws_err};
 use crate::manifest::TriggerEntry;
+use crate::package::Template;
 
 /// The statement id of the permission for the bucket.
 const SID: &str = "lambada-s3";
@@ -25,7 +28,7 @@ pub(super) struct S3;
 
 /// What an `#[s3]` trigger asks of its bucket (the manifest's `settings`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct S3Settings {
+pub(super) struct S3Settings {
     /// `s3:ObjectCreated:*`, …
     pub events: Vec<String>,
     /// Only keys that begin with this.
@@ -36,7 +39,7 @@ pub(crate) struct S3Settings {
 
 impl S3Settings {
     /// The settings of `t` (every creation, any key, when it has none).
-    pub(crate) fn of(t: &TriggerEntry) -> S3Settings {
+    pub(super) fn of(t: &TriggerEntry) -> S3Settings {
         let k = t.kind_settings.clone().unwrap_or_default();
         let mut events: Vec<String> = k["events"]
             .as_array()
@@ -56,7 +59,7 @@ impl S3Settings {
     }
 
     /// The filter rules, `("prefix", value)` / `("suffix", value)`.
-    pub(crate) fn rules(&self) -> Vec<(&'static str, &str)> {
+    pub(super) fn rules(&self) -> Vec<(&'static str, &str)> {
         let mut out = Vec::new();
         if let Some(p) = &self.prefix {
             out.push(("prefix", p.as_str()));
@@ -69,7 +72,7 @@ impl S3Settings {
 }
 
 /// The `Id` of the function's entry in the bucket's configuration.
-pub(crate) fn configuration_id(function: &str) -> String {
+pub(super) fn configuration_id(function: &str) -> String {
     format!("lambada-{function}")
 }
 
@@ -247,6 +250,52 @@ impl Wiring for S3 {
             "the bucket's other notifications are kept",
         );
         write(site.aws, ctx, bucket, &conf, kept).await
+    }
+
+    /// CloudFormation sets a bucket's notifications only on an
+    /// `AWS::S3::Bucket` the same stack creates, and the bucket of a
+    /// trigger is not the stack's: the template holds the invoke permission
+    /// (scoped to the bucket and the account), and an output with the
+    /// notification entry to add to the bucket's configuration, which
+    /// `cargo lambada deploy` does (merging with the bucket's other
+    /// notifications), as can `aws s3api put-bucket-notification-configuration`.
+    fn template(tpl: &mut Template<'_>) {
+        let t = tpl.t;
+        let want = S3Settings::of(t);
+        let permission = json!({
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": tpl.function_arn(),
+                "Principal": "s3.amazonaws.com",
+                "SourceArn": {"Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::{}", t.source)},
+                "SourceAccount": {"Ref": "AWS::AccountId"}
+            }
+        });
+        tpl.insert("Permission", permission);
+        let mut entry = json!({
+            "Id": configuration_id(tpl.name),
+            "LambdaFunctionArn": "${FunctionArn}",
+            "Events": want.events,
+        });
+        let rules: Vec<Value> = want
+            .rules()
+            .into_iter()
+            .map(|(n, v)| json!({"Name": n, "Value": v}))
+            .collect();
+        if !rules.is_empty() {
+            entry["Filter"] = json!({"Key": {"FilterRules": rules}});
+        }
+        tpl.outputs.insert(
+            format!("{}BucketNotification", tpl.id),
+            json!({
+                "Description": format!(
+                    "Add this to the LambdaFunctionConfigurations of bucket {} (CloudFormation cannot change a bucket it did not create): `cargo lambada deploy` does, keeping the bucket's other notifications",
+                    t.source
+                ),
+                "Value": {"Fn::Sub": [entry.to_string(), {"FunctionArn": tpl.function_arn()}]}
+            }),
+        );
     }
 
     async fn wire(

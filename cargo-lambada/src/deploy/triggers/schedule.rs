@@ -2,7 +2,7 @@
 //! expression, its target (with the constant input), the permission
 //! `lambada-events`.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::eventbridge::delete_rule;
 use super::{
@@ -11,6 +11,7 @@ use super::{
 use crate::config::Config;
 use crate::deploy::{Aws, Ctx, DeployError, TAG, aws_err};
 use crate::manifest::TriggerEntry;
+use crate::package::Template;
 
 /// The statement id of the permission for the EventBridge rule.
 const SID: &str = "lambada-events";
@@ -22,6 +23,27 @@ impl Wiring for Schedule {
 
     async fn unwire(site: &Site<'_>, ctx: &mut Ctx, _g: &Grant) -> Result<(), DeployError> {
         delete_rule(site.aws, ctx, site.cfg, site.name, None).await
+    }
+
+    /// The rule with its target (and input), and the permission.
+    fn template(tpl: &mut Template<'_>) {
+        let mut target = json!({"Id": TARGET_ID, "Arn": tpl.function_arn()});
+        if let Some(input) = &tpl.t.input {
+            target["Input"] = json!(input.to_string());
+        }
+        let rule = json!({
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "Name": tpl.name,
+                "ScheduleExpression": tpl.t.source,
+                "State": "ENABLED",
+                "Targets": [target],
+                "Tags": tpl.tags()
+            }
+        });
+        tpl.insert("Rule", rule);
+        let rule_arn = json!({"Fn::GetAtt": [format!("{}Rule", tpl.id), "Arn"]});
+        tpl.permission("events.amazonaws.com", rule_arn);
     }
 
     async fn wire(

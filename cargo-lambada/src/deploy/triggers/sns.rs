@@ -3,10 +3,13 @@
 
 use std::collections::BTreeSet;
 
+use serde_json::json;
+
 use super::{Grant, Site, Wire, Wiring, arn_part, ensure_grant, not_found, other};
 use crate::config::Config;
 use crate::deploy::{Aws, Ctx, DeployError, TAG, aws_err};
 use crate::manifest::TriggerEntry;
+use crate::package::{Template, logical_id};
 
 /// The statement id of the permission for the SNS topic.
 const SID: &str = "lambada-sns";
@@ -27,6 +30,33 @@ impl Wiring for Sns {
     async fn unwire(site: &Site<'_>, ctx: &mut Ctx, g: &Grant) -> Result<(), DeployError> {
         unsubscribe(site.aws, ctx, site.function_arn, &g.source_arn).await?;
         delete_topic_if_ours(site.aws, ctx, site.cfg, &g.source_arn, site.keep).await
+    }
+
+    /// The topic when named (created by the stack), the permission, the
+    /// subscription.
+    fn template(tpl: &mut Template<'_>) {
+        let t = tpl.t;
+        let topic = if t.source.starts_with("arn:") {
+            json!(t.source)
+        } else {
+            let topic_id = logical_id("Topic", &t.source, "");
+            let resource = json!({
+                "Type": "AWS::SNS::Topic",
+                "Properties": {
+                    "TopicName": t.source,
+                    "Tags": [{"Key": "lambada:function", "Value": tpl.cfg.function}]
+                }
+            });
+            // Triggers on one topic share it.
+            tpl.resources.entry(topic_id.clone()).or_insert(resource);
+            json!({"Ref": topic_id})
+        };
+        tpl.permission("sns.amazonaws.com", topic.clone());
+        let subscription = json!({
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {"Protocol": "lambda", "Endpoint": tpl.function_arn(), "TopicArn": topic}
+        });
+        tpl.insert("Subscription", subscription);
     }
 
     async fn wire(

@@ -1,10 +1,13 @@
 //! `#[sqs]`: the queue (never created; its ARN read before the role is
 //! written) and the event-source mapping.
 
+use serde_json::{Map, Value};
+
 use super::mapping;
 use super::{Grant, Wire, Wiring, other};
 use crate::deploy::{Aws, Ctx, DeployError, aws_err};
 use crate::manifest::TriggerEntry;
+use crate::package::Template;
 
 pub(super) struct Sqs;
 
@@ -15,6 +18,14 @@ impl Wiring for Sqs {
         t: &TriggerEntry,
     ) -> Result<Option<String>, DeployError> {
         Ok(Some(queue_arn(aws, ctx, t).await?))
+    }
+
+    fn template_source(t: &TriggerEntry, _: &mut Map<String, Value>) -> Option<Value> {
+        Some(mapping::template_arn(t, "sqs", &t.source))
+    }
+
+    fn template(tpl: &mut Template<'_>) {
+        mapping::template(tpl);
     }
 
     async fn wire(
