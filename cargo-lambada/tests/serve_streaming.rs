@@ -20,6 +20,20 @@ fn manifest() -> String {
         .to_string()
 }
 
+/// `serve` of the fixture with events of `format` and the `extra` flags.
+fn serve(format: &str, extra: &[&str]) -> Serve {
+    let manifest = manifest();
+    let mut args = vec![
+        "--manifest-path",
+        &manifest,
+        "--no-reload",
+        "--format",
+        format,
+    ];
+    args.extend_from_slice(extra);
+    Serve::start(&args, &[])
+}
+
 /// A GET whose body is read frame by frame; `between` runs after the
 /// frame holding `first` arrived, before the rest is read.
 async fn stream_get(
@@ -75,16 +89,7 @@ async fn stream_get(
 #[tokio::test(flavor = "multi_thread")]
 async fn chunks_reach_the_client_as_the_handler_makes_them() {
     for format in ["url", "rest"] {
-        let s = Serve::start(
-            &[
-                "--manifest-path",
-                &manifest(),
-                "--no-reload",
-                "--format",
-                format,
-            ],
-            &[],
-        );
+        let s = serve(format, &[]);
         let dir = tempfile::tempdir().unwrap();
         let gate = dir.path().join("gate");
         let path = format!("/stream?gate={}", gate.display());
@@ -124,20 +129,7 @@ async fn chunks_reach_the_client_as_the_handler_makes_them() {
 /// a fresh bootstrap answers the next request.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stream_past_the_timeout_is_cut_and_its_bootstrap_replaced() {
-    let s = Serve::start(
-        &[
-            "--manifest-path",
-            &manifest(),
-            "--no-reload",
-            "--format",
-            "url",
-            "--concurrency",
-            "1",
-            "--timeout",
-            "2",
-        ],
-        &[],
-    );
+    let s = serve("url", &["--concurrency", "1", "--timeout", "2"]);
     let before = get(s.port, "/pid").await;
     assert_eq!(before.status, 200);
     let dir = tempfile::tempdir().unwrap();
@@ -168,18 +160,7 @@ async fn a_stream_past_the_timeout_is_cut_and_its_bootstrap_replaced() {
 /// waiting behind the stream.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_during_a_stream_gets_another_bootstrap() {
-    let s = Serve::start(
-        &[
-            "--manifest-path",
-            &manifest(),
-            "--no-reload",
-            "--format",
-            "url",
-            "--concurrency",
-            "2",
-        ],
-        &[],
-    );
+    let s = serve("url", &["--concurrency", "2"]);
     // Serve starts one bootstrap ahead of the first request; once it is
     // up, it answers /pid and then takes the stream (the most recently
     // used goes first).
@@ -216,16 +197,7 @@ async fn a_request_during_a_stream_gets_another_bootstrap() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_api_events_get_the_body_whole() {
-    let s = Serve::start(
-        &[
-            "--manifest-path",
-            &manifest(),
-            "--no-reload",
-            "--format",
-            "http",
-        ],
-        &[],
-    );
+    let s = serve("http", &[]);
     let dir = tempfile::tempdir().unwrap();
     let gate = dir.path().join("gate");
     std::fs::write(&gate, b"open already").unwrap();
