@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::{LambdaError, Reply, ids};
+use super::{LambdaError, Reply, ids, lock};
 
 const PREFIX: &str = "/2018-06-01/runtime/";
 /// What RAPID answers to an accepted result (Go's `json.Encoder` output).
@@ -364,7 +364,7 @@ enum Target {
 
 /// Whether `id` is the invocation in flight; if so it is answered now.
 fn take_current(api: &Api, id: &str) -> bool {
-    let mut current = api.current.lock().unwrap_or_else(|e| e.into_inner());
+    let mut current = lock(&api.current);
     if current.as_deref() == Some(id) {
         *current = None;
         true
@@ -390,8 +390,8 @@ async fn next(api: &Api) -> Response<ApiBody> {
         );
     };
     let deadline = ids::now_ms() + api.timeout_ms;
-    *api.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(job.request_id.clone());
-    *api.delivered.lock().unwrap_or_else(|e| e.into_inner()) = Some(tokio::time::Instant::now());
+    *lock(&api.current) = Some(job.request_id.clone());
+    *lock(&api.delivered) = Some(tokio::time::Instant::now());
     let chunked = job.event.len() > GO_CHUNK_THRESHOLD;
     let mut res = Response::new(ApiBody {
         data: Some(job.event),

@@ -287,19 +287,14 @@ struct Tail(Mutex<VecDeque<String>>);
 
 impl Tail {
     fn push(&self, line: String) {
-        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut t = lock(&self.0);
         if t.len() == TAIL_LINES {
             t.pop_front();
         }
         t.push_back(line);
     }
     fn lines(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .cloned()
-            .collect()
+        lock(&self.0).iter().cloned().collect()
     }
 }
 
@@ -497,7 +492,7 @@ impl Sandbox {
         // The timeout counts from the delivery of the event (recorded by
         // the endpoint): a sleep from now, extended when it fires before
         // the timeout has passed since the delivery.
-        *self.api.delivered.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *lock(&self.api.delivered) = None;
         enum End {
             Reply(Reply),
             Gone,
@@ -520,7 +515,7 @@ impl Sandbox {
                     },
                     status = &mut exited => break End::Exited(status),
                     () = &mut sleep => {
-                        let delivered = *self.api.delivered.lock().unwrap_or_else(|e| e.into_inner());
+                        let delivered = *lock(&self.api.delivered);
                         match delivered.map(|d| d + self.timeout) {
                             Some(due) if due > Instant::now() => sleep.as_mut().reset(due),
                             None => sleep.as_mut().reset(Instant::now() + self.timeout),
