@@ -216,20 +216,7 @@ fn invoke_prints_the_prelude_and_the_chunks() {
     let dir = tempfile::tempdir().unwrap();
     let gate = dir.path().join("gate");
     std::fs::write(&gate, b"open already").unwrap();
-    let out = cargo_lambada()
-        .args([
-            "invoke",
-            "--manifest-path",
-            &manifest(),
-            "--format",
-            "url",
-            "--get",
-            &format!("/stream?gate={}", gate.display()),
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (out, stdout, stderr) = invoke_url(&[], &gate);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("\"statusCode\": 200"), "{stdout}");
     assert!(stdout.contains("first\nlast\n"), "{stdout}");
@@ -239,22 +226,7 @@ fn invoke_prints_the_prelude_and_the_chunks() {
 #[test]
 fn invoke_cuts_a_stream_at_the_function_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let out = cargo_lambada()
-        .args([
-            "invoke",
-            "--manifest-path",
-            &manifest(),
-            "--format",
-            "url",
-            "--timeout",
-            "2",
-            "--get",
-            &format!("/stream?gate={}", dir.path().join("never").display()),
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (out, stdout, stderr) = invoke_url(&["--timeout", "2"], &dir.path().join("never"));
     assert!(!out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("first\n"), "{stdout}");
     assert!(!stdout.contains("last"), "{stdout}");
@@ -262,4 +234,18 @@ fn invoke_cuts_a_stream_at_the_function_timeout() {
         stderr.contains("Task timed out after 2.00 seconds"),
         "{stderr}"
     );
+}
+
+/// `invoke --format url EXTRA… --get /stream?gate=GATE`: its status, stdout
+/// and stderr.
+fn invoke_url(extra: &[&str], gate: &std::path::Path) -> (std::process::Output, String, String) {
+    let out = cargo_lambada()
+        .args(["invoke", "--manifest-path", &manifest(), "--format", "url"])
+        .args(extra)
+        .args(["--get", &format!("/stream?gate={}", gate.display())])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out, stdout, stderr)
 }
